@@ -1,0 +1,90 @@
+"""Sphinx extension: "Open in Colab" links that open the paired ``.ipynb``.
+
+sphinx-book-theme builds its Colab launch button from the page's source file,
+which for this course is ``book/<chapter>.md``: Colab cannot open MyST Markdown.
+The chapters are paired by Jupytext with ``notebooks/<chapter>.ipynb`` (declared
+once, in ``jupytext.toml``), so this extension
+
+1. re-points the theme's Colab launch button at the paired notebook, and
+2. puts an "Open in Colab" badge under each chapter's title.
+
+Both use the repository URL and branch from ``_config.yml`` (``repository:``),
+which Jupyter Book passes to the theme as ``repository_url``/``repository_branch``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+COLAB = "https://colab.research.google.com"
+LOGO = "_static/images/logo_colab.png"  # shipped by sphinx-book-theme: the badge works offline too
+
+
+def pairing(root: Path) -> tuple[str, str]:
+    """``(text_dir, notebook_dir)`` from jupytext.toml's ``formats = "book///md:myst,notebooks///ipynb"``."""
+    config = tomllib.loads((root / "jupytext.toml").read_text())
+    prefixes = {}
+    for fmt in config["formats"].split(","):
+        prefix, _, ext = fmt.partition("///")
+        prefixes[ext.split(":")[0]] = prefix.strip("/")
+    return prefixes["md"], prefixes["ipynb"]
+
+
+def colab_url(repo_url: str, branch: str, notebook_path: str) -> str:
+    """Colab's URL for a notebook file in a GitHub repository."""
+    match = re.match(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$", repo_url)
+    if not match:
+        raise ValueError(f"Colab links need a GitHub repository URL, got {repo_url!r}")
+    org, repo = match.groups()
+    return f"{COLAB}/github/{org}/{repo}/blob/{branch}/{notebook_path}"
+
+
+def _notebook_for(app: Sphinx, pagename: str) -> str | None:
+    text_dir, nb_dir = pairing(Path(app.srcdir))
+    if not pagename.startswith(text_dir + "/"):
+        return None
+    source = Path(app.srcdir) / f"{pagename}.md"
+    if not source.is_file() or "jupytext:" not in source.read_text()[:2000]:
+        return None  # a plain page (e.g. the introduction), not a chapter notebook
+    return f"{nb_dir}/{pagename[len(text_dir) + 1:]}.ipynb"
+
+
+def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    notebook = _notebook_for(app, pagename)
+    if notebook is None:
+        return
+    if not (Path(app.srcdir) / notebook).is_file():
+        LOGGER.warning(f"{pagename}: paired notebook {notebook} is missing (run `make sync`)")
+        return
+    options = app.config.html_theme_options
+    if not options.get("repository_url"):
+        raise ValueError("Colab links need `repository: url:` in _config.yml")
+    url = colab_url(options["repository_url"], options.get("repository_branch", "main"), notebook)
+    # 1. The theme's launch button (added by sphinx-book-theme at priority 501).
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            if button.get("text") == "Colab":
+                button["url"] = url
+    # 2. A badge under the title, visible without opening the launch menu.
+    logo = context["pathto"](LOGO, 1)
+    badge = (
+        f'<p class="colab-badge"><a class="sd-btn sd-btn-outline-primary" href="{url}" target="_blank" '
+        f'rel="noopener"><img src="{logo}" alt="" style="height:1.2em;vertical-align:middle;margin-right:.4em">'
+        f"Open in Colab</a> <small>(runs <code>{notebook}</code>; choose a GPU runtime for the full recipe)"
+        f"</small></p>"
+    )
+    body = context.get("body", "")
+    new_body, n = re.subn(r"(</h1>)", r"\1" + badge, body, count=1)
+    context["body"] = new_body if n else badge + body
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("html-page-context", _on_page, priority=502)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

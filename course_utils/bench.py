@@ -1,0 +1,91 @@
+"""Benchmarks: ``python -m course_utils.bench <task>`` prints one JSON line.
+
+Speed and accuracy are measured here, never by timed tests. Each line carries
+the metric, the seconds, the device, the profile and the machine, so a number
+quoted in a chapter or a note can be reproduced.
+
+Tasks:
+    data-cifar10   decode the CIFAR-10 mirror from scratch (empty cache), then load it cached
+    data-mnist     load MNIST train and test
+    channel-stats  per-channel mean/std over the CIFAR-10 training set
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import runtime
+from .data import CACHE_DIR_ENV, channel_mean_std, load_dataset
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def bench_data_cifar10() -> dict[str, Any]:
+    old = os.environ.get(CACHE_DIR_ENV)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ[CACHE_DIR_ENV] = tmp  # cold: nothing decoded yet
+        try:
+            train, cold = _timed(lambda: load_dataset("cifar10", "train"))
+            _, warm = _timed(lambda: load_dataset("cifar10", "train"))
+        finally:
+            if old is None:
+                os.environ.pop(CACHE_DIR_ENV, None)
+            else:
+                os.environ[CACHE_DIR_ENV] = old
+    return {"metric": "decode_seconds", "value": round(cold, 2), "seconds": round(cold, 2),
+            "cached_load_seconds": round(warm, 3), "images": len(train), "source": train.source}
+
+
+def bench_data_mnist() -> dict[str, Any]:
+    (train, test), secs = _timed(lambda: (load_dataset("mnist", "train"), load_dataset("mnist", "test")))
+    return {"metric": "load_seconds", "value": round(secs, 3), "seconds": round(secs, 3),
+            "images": len(train) + len(test), "source": train.source}
+
+
+def bench_channel_stats() -> dict[str, Any]:
+    train = load_dataset("cifar10", "train")
+    (mean, std), secs = _timed(lambda: channel_mean_std(train.images))
+    return {"metric": "cifar10_train_mean_std", "value": [[round(v, 4) for v in mean.tolist()],
+            [round(v, 4) for v in std.tolist()]], "seconds": round(secs, 3)}
+
+
+TASKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "data-cifar10": bench_data_cifar10,
+    "data-mnist": bench_data_mnist,
+    "channel-stats": bench_channel_stats,
+}
+
+
+def run(task: str) -> dict[str, Any]:
+    """Run one benchmark task and return its JSON-ready record."""
+    if task not in TASKS:
+        raise ValueError(f"unknown benchmark task {task!r}; valid tasks: {sorted(TASKS)}")
+    record = {"task": task, **TASKS[task]()}
+    record.update(device=str(runtime.get_device()), profile=runtime.get_profile(),
+                  machine=f"{platform.machine()}, {os.cpu_count()} cores", torch=__import__("torch").__version__)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=sorted(TASKS), help="what to measure")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.task)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

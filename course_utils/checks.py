@@ -1,0 +1,47 @@
+"""Checks for the chapters' exercises.
+
+Each check takes the learner's function (or answer), compares it with a
+reference on fresh inputs, prints a short confirmation when it agrees and
+raises ``AssertionError`` with a hint when it does not. References come from
+torchvision where it has the operation, so the checks test against a library,
+not against the course's own solution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+
+def check_to_grayscale(fn: Callable[[Tensor], Tensor]) -> None:
+    """Check ``fn``: ``Tensor[B, 3, H, W]`` float in [0, 1] -> ``Tensor[B, 1, H, W]`` luma (ITU-R BT.601).
+
+    The reference is ``torchvision.transforms.functional.rgb_to_grayscale``
+    (weights 0.2989, 0.587, 0.114).
+    """
+    from torchvision.transforms.functional import rgb_to_grayscale
+
+    gen = torch.Generator().manual_seed(1234)
+    x = torch.rand(4, 3, 7, 5, generator=gen)
+    out = fn(x)
+    assert isinstance(out, Tensor), f"expected a Tensor, got {type(out).__name__}"
+    assert out.shape == (4, 1, 7, 5), f"expected shape (B, 1, H, W) = (4, 1, 7, 5), got {tuple(out.shape)}"
+    ref = rgb_to_grayscale(x)
+    err = float((out - ref).abs().max())
+    assert err < 2e-3, (
+        f"largest difference from BT.601 luma is {err:.4f}; weight R, G, B by 0.299, 0.587, 0.114 "
+        "and keep the channel dimension"
+    )
+    print(f"check_to_grayscale: correct (max difference {err:.1e} from torchvision)")
+
+
+def check_batch_bytes(n_images: int, uint8_bytes: int, float32_bytes: int, *, shape: tuple[int, int, int] = (3, 32, 32)) -> None:
+    """Check the memory of ``n_images`` images of ``shape`` (C, H, W) stored as uint8 and as float32."""
+    expected = torch.zeros(n_images, *shape, dtype=torch.uint8)
+    want_u8 = expected.numel() * expected.element_size()
+    want_f32 = expected.numel() * torch.empty(0, dtype=torch.float32).element_size()
+    assert uint8_bytes == want_u8, f"uint8: expected {want_u8:,} bytes (one byte per value), got {uint8_bytes:,}"
+    assert float32_bytes == want_f32, f"float32: expected {want_f32:,} bytes (four bytes per value), got {float32_bytes:,}"
+    print(f"check_batch_bytes: correct ({want_u8:,} B as uint8, {want_f32:,} B as float32)")

@@ -1,0 +1,136 @@
+"""A labelled image dataset held in memory as one uint8 tensor.
+
+Small vision datasets (MNIST: 47 MB, CIFAR-10: 184 MB as uint8) fit in memory.
+Keeping them as a single ``uint8`` tensor ``Tensor[N, C, H, W]`` means images are
+decoded once, batches can be sliced without a Python loop, and the whole set can
+be moved to a GPU; ``float32`` would take four times the memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+
+class DatasetNotFoundError(RuntimeError):
+    """Raised when a dataset is neither in the offline mirror nor downloadable."""
+
+
+@dataclass(frozen=True, eq=False)
+class ImageDataset(Dataset):
+    """Images, labels and class names, indexable like a torchvision dataset.
+
+    Attributes:
+        images: ``Tensor[N, C, H, W]``, dtype uint8 (0..255).
+        labels: ``Tensor[N]``, dtype int64, each in ``[0, len(classes))``.
+        classes: class names; ``classes[k]`` is the name of label ``k``.
+        name: dataset name, e.g. ``"cifar10"``.
+        split: ``"train"`` or ``"test"``.
+        source: where the data came from (a mirror path or ``"download"``).
+        transform: applied to each float image in ``__getitem__`` (e.g. ``Normalize``).
+
+    ``dataset[i]`` returns ``(image, label)`` with ``image`` a ``Tensor[C, H, W]``
+    float32 in [0, 1] (as ``ToTensor`` would give), then ``transform`` if set.
+    """
+
+    images: Tensor
+    labels: Tensor
+    classes: tuple[str, ...]
+    name: str
+    split: str
+    source: str = ""
+    transform: Callable[[Tensor], Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.images, Tensor) or self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            got = (
+                f"{type(self.images).__name__}"
+                if not isinstance(self.images, Tensor)
+                else f"dtype={self.images.dtype}, shape={tuple(self.images.shape)}"
+            )
+            raise ValueError(f"images must be a uint8 Tensor[N, C, H, W]; got {got}")
+        if self.labels.ndim != 1 or self.labels.dtype != torch.int64:
+            raise ValueError(
+                f"labels must be an int64 Tensor[N]; got dtype={self.labels.dtype}, "
+                f"shape={tuple(self.labels.shape)}"
+            )
+        if len(self.labels) != len(self.images):
+            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
+        if len(self.labels) and (int(self.labels.min()) < 0 or int(self.labels.max()) >= len(self.classes)):
+            raise ValueError(
+                f"labels must lie in [0, {len(self.classes)}) for {len(self.classes)} classes; "
+                f"got range [{int(self.labels.min())}, {int(self.labels.max())}]"
+            )
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        image = self.images[index].float().div_(255)  # (C, H, W) in [0, 1]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[index])
+
+    def __repr__(self) -> str:
+        n, c, h, w = self.images.shape
+        return (
+            f"ImageDataset(name={self.name!r}, split={self.split!r}, n={n}, "
+            f"image=(C={c}, H={h}, W={w}) uint8, classes={len(self.classes)}, source={self.source!r})"
+        )
+
+    @property
+    def targets(self) -> Tensor:
+        """Alias of ``labels``, as torchvision's datasets call them."""
+        return self.labels
+
+    def with_transform(self, transform: Callable[[Tensor], Tensor] | None) -> "ImageDataset":
+        """The same data with another per-item transform (no copy of the tensors)."""
+        return replace(self, transform=transform)
+
+    def select(self, indices: Sequence[int] | Tensor) -> "ImageDataset":
+        """A new dataset holding only ``indices`` (in that order)."""
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return replace(self, images=self.images[idx], labels=self.labels[idx])
+
+    def subset(self, n: int, *, seed: int = 0, per_class: bool = True) -> "ImageDataset":
+        """A reproducible random subset of ``n`` items (the ``cpu`` profile's slices).
+
+        Args:
+            n: how many items; must be between 1 and ``len(self)``.
+            seed: seed of the random choice, so a chapter gets the same slice every run.
+            per_class: keep classes balanced (``n // num_classes`` each, the
+                remainder to the first classes) instead of a plain random draw.
+        """
+        if not 1 <= n <= len(self):
+            raise ValueError(f"subset size must be in [1, {len(self)}], got {n}")
+        gen = torch.Generator().manual_seed(seed)
+        if not per_class:
+            return self.select(torch.randperm(len(self), generator=gen)[:n].sort().values)
+        k = len(self.classes)
+        chosen = []
+        for c in range(k):
+            want = n // k + (1 if c < n % k else 0)
+            members = torch.nonzero(self.labels == c).flatten()
+            if want > len(members):
+                raise ValueError(f"class {self.classes[c]!r} has {len(members)} items, {want} requested")
+            chosen.append(members[torch.randperm(len(members), generator=gen)[:want]])
+        return self.select(torch.cat(chosen).sort().values)
+
+    def per_class_indices(self, k: int = 1) -> Tensor:
+        """``Tensor[k, K]``: row r holds the index of the r-th item of each of the K classes.
+
+        Flattened row by row it orders a gallery with one class per column.
+        """
+        counts = self.class_counts()
+        if k < 1 or int(counts.min()) < k:
+            raise ValueError(f"k must be between 1 and the smallest class size {int(counts.min())}, got {k}")
+        columns = [torch.nonzero(self.labels == c).flatten()[:k] for c in range(len(self.classes))]
+        return torch.stack(columns, dim=1)  # (k, K)
+
+    def class_counts(self) -> Tensor:
+        """``Tensor[K]``: how many items each class has."""
+        return torch.bincount(self.labels, minlength=len(self.classes))

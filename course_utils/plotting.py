@@ -1,0 +1,226 @@
+"""Figures of the course. Plotting only: every function takes computed tensors
+and returns a matplotlib ``Figure``; nothing here computes results.
+
+Images are passed as PyTorch tensors in CHW order (``Tensor[C, H, W]`` or a
+batch ``Tensor[B, C, H, W]``), the layout the models use; the helpers do the
+``permute`` to matplotlib's HWC themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from .data.normalize import denormalize
+
+HEATMAP_CMAP = "magma"
+"""The one colour map the course uses for heatmaps (perceptually uniform)."""
+
+
+def _as_batch(images: Tensor | Sequence[Tensor]) -> Tensor:
+    """Accept ``Tensor[B, C, H, W]``, ``Tensor[C, H, W]``, ``Tensor[H, W]`` or a list of CHW tensors."""
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError("no images to show")
+        images = torch.stack([_as_batch(im)[0] for im in images])
+    if not isinstance(images, Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+    if images.ndim == 2:
+        images = images[None, None]  # (H, W) -> (1, 1, H, W)
+    elif images.ndim == 3:
+        images = images[None]  # (C, H, W) -> (1, C, H, W)
+    elif images.ndim != 4:
+        raise ValueError(
+            f"expected Tensor[B, C, H, W], Tensor[C, H, W] or Tensor[H, W]; got shape {tuple(images.shape)}"
+        )
+    if images.shape[1] not in (1, 3):
+        raise ValueError(
+            f"expected 1 (grayscale) or 3 (RGB) channels in dim 1 (CHW order); got shape {tuple(images.shape)}. "
+            "An HWC image needs .permute(2, 0, 1) first."
+        )
+    if images.shape[0] == 0:
+        raise ValueError("no images to show")
+    return images
+
+
+def to_display(
+    images: Tensor,
+    *,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    value_range: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Turn images into an array matplotlib shows as intended: ``float[B, H, W, C]`` in [0, 1].
+
+    Args:
+        images: ``Tensor[B, C, H, W]`` (or CHW / HW), uint8 or float, on any device.
+        mean, std: if given, the images were normalised with these per-channel
+            values; they are un-normalised first (``x * std + mean``).
+        value_range: ``(low, high)`` mapped to [0, 1]. Default: ``(0, 255)`` for
+            uint8, ``(0, 1)`` for float images inside [0, 1], and each image's own
+            min..max otherwise (so a normalised or feature-map image stays visible).
+            Values outside the range are clipped.
+    """
+    x = _as_batch(images).detach().cpu()
+    if (mean is None) != (std is None):
+        raise ValueError("give both mean and std to un-normalise, or neither")
+    if x.dtype == torch.uint8:
+        if mean is not None:
+            raise ValueError("mean/std un-normalisation expects float images, got uint8")
+        x = x.float()
+        value_range = value_range or (0.0, 255.0)
+    else:
+        x = x.float()
+        if mean is not None:
+            x = denormalize(x, mean, std)  # type: ignore[arg-type]
+    if value_range is None:
+        if x.numel() and float(x.min()) >= 0.0 and float(x.max()) <= 1.0:
+            value_range = (0.0, 1.0)
+        else:  # per-image min..max
+            flat = x.flatten(1)
+            lo = flat.min(dim=1).values.view(-1, 1, 1, 1)
+            hi = flat.max(dim=1).values.view(-1, 1, 1, 1)
+            x = (x - lo) / (hi - lo).clamp_min(1e-12)
+            value_range = (0.0, 1.0)
+    lo, hi = value_range
+    if not hi > lo:
+        raise ValueError(f"value_range must be (low, high) with high > low, got {value_range}")
+    x = ((x - lo) / (hi - lo)).clamp(0, 1)
+    return x.permute(0, 2, 3, 1).numpy()  # (B, C, H, W) -> (B, H, W, C)
+
+
+def show_images(
+    images: Tensor | Sequence[Tensor],
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int = 8,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    value_range: tuple[float, float] | None = None,
+    cmap: str = "gray",
+    suptitle: str | None = None,
+    size: float = 1.6,
+) -> Figure:
+    """Show a grid of images, one per panel, with optional titles.
+
+    Args:
+        images: ``Tensor[B, C, H, W]`` with C = 1 (grayscale) or 3 (RGB); a single
+            ``Tensor[C, H, W]``/``Tensor[H, W]`` or a list of CHW tensors also works.
+        titles: one title per image (for example class names).
+        ncols: panels per row (fewer if there are fewer images).
+        mean, std, value_range: see :func:`to_display`.
+        cmap: colour map of single-channel images.
+        suptitle: a title over the whole grid.
+        size: panel size in inches.
+
+    Returns:
+        The matplotlib figure (shown automatically in a notebook).
+    """
+    arr = to_display(_as_batch(images), mean=mean, std=std, value_range=value_range)
+    n = arr.shape[0]
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"{len(titles)} titles for {n} images")
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False
+    )
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        if arr.shape[-1] == 1:
+            ax.imshow(arr[i, :, :, 0], cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        else:
+            ax.imshow(arr[i], interpolation="nearest")
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_channels(
+    image: Tensor,
+    names: Sequence[str] | None = None,
+    *,
+    cmap: str = "gray",
+    suptitle: str | None = None,
+    size: float = 2.6,
+) -> Figure:
+    """Show each channel of one ``Tensor[C, H, W]`` image as its own grayscale panel, with a colour bar.
+
+    Useful to see that an RGB image is three grayscale images stacked (or, later,
+    the C feature maps of a convolution layer).
+    """
+    if not isinstance(image, Tensor) or image.ndim != 3:
+        shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
+        raise ValueError(f"expected one image Tensor[C, H, W]; got {shape}")
+    c = image.shape[0]
+    if names is not None and len(names) != c:
+        raise ValueError(f"{len(names)} names for {c} channels")
+    x = image.detach().cpu().float().numpy()
+    fig, axes = plt.subplots(1, c, figsize=(size * c + 0.6, size + (0.4 if suptitle else 0)), squeeze=False)
+    vmin, vmax = float(x.min()), float(x.max())
+    for k, ax in enumerate(axes.flat):
+        im = ax.imshow(x[k], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_title(names[k] if names is not None else f"channel {k}", fontsize=10)
+        ax.set_xlabel("x (column)")
+        if k == 0:
+            ax.set_ylabel("y (row)")
+        ax.tick_params(labelsize=7)
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="value")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def show_matrix(
+    values: Tensor,
+    *,
+    title: str | None = None,
+    fmt: str = "{:.0f}",
+    cmap: str = "gray",
+    value_range: tuple[float, float] | None = None,
+    size: float = 0.45,
+    xlabel: str = "x (column)",
+    ylabel: str = "y (row)",
+) -> Figure:
+    """Show a small 2-D ``Tensor[H, W]`` as a grid of cells, each annotated with its value.
+
+    For pixel patches, kernels and small feature maps: the numbers behind an image.
+    Text is drawn black on light cells and white on dark ones.
+    """
+    if not isinstance(values, Tensor) or values.ndim != 2:
+        shape = tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__
+        raise ValueError(f"expected a 2-D Tensor[H, W]; got {shape}")
+    h, w = values.shape
+    if h * w > 900:
+        raise ValueError(f"{h}x{w} is too many cells to annotate (at most 900); show a smaller patch")
+    v = values.detach().cpu().double().numpy()
+    lo, hi = value_range if value_range is not None else (float(v.min()), float(v.max()))
+    fig, ax = plt.subplots(figsize=(max(2.5, size * w + 1.2), max(2.0, size * h + 0.8)))
+    ax.imshow(v, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+    mid = (lo + hi) / 2
+    for i in range(h):
+        for j in range(w):
+            colour = "black" if (v[i, j] >= mid) == (cmap in ("gray", "Greys_r", "viridis", "magma")) else "white"
+            ax.text(j, i, fmt.format(v[i, j]), ha="center", va="center", fontsize=7, color=colour)
+    ax.set_xticks(range(w))
+    ax.set_yticks(range(h))
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,101 @@
+"""course_utils.plotting: figures come back, values are mapped as documented, bad input is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from course_utils.plotting import show_channels, show_images, show_matrix, to_display
+
+
+def _image_axes(fig: Figure):
+    return [ax for ax in fig.axes if ax.images]
+
+
+def test_show_images_grid_with_titles():
+    images = torch.rand(5, 3, 8, 8)
+    fig = show_images(images, titles=list("abcde"), ncols=3, suptitle="five")
+    assert isinstance(fig, Figure)
+    axes = _image_axes(fig)
+    assert len(axes) == 5 and [ax.get_title() for ax in axes] == list("abcde")
+    assert len(fig.axes) == 6  # 2 rows x 3 columns, the last one blank
+    assert fig._suptitle.get_text() == "five"
+    assert axes[0].images[0].get_array().shape == (8, 8, 3)  # shown as HWC
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 6, 6), (1, 6, 6), (6, 6)])
+def test_grayscale_shapes_are_accepted(shape):
+    fig = show_images(torch.rand(*shape))
+    (ax,) = _image_axes(fig)
+    assert ax.images[0].get_array().shape == (6, 6)
+    assert ax.images[0].get_cmap().name == "gray"
+
+
+def test_list_of_chw_tensors():
+    fig = show_images([torch.rand(3, 4, 4), torch.rand(3, 4, 4)])
+    assert len(_image_axes(fig)) == 2
+
+
+def test_to_display_value_ranges():
+    u8 = torch.tensor([0, 51, 255], dtype=torch.uint8).view(1, 1, 1, 3)
+    assert np.allclose(to_display(u8)[0, 0, :, 0], [0, 0.2, 1])
+    inside = torch.tensor([0.0, 0.5, 1.0]).view(1, 1, 1, 3)
+    assert np.allclose(to_display(inside)[0, 0, :, 0], [0, 0.5, 1])  # already in [0, 1]: untouched
+    outside = torch.tensor([-2.0, 0.0, 2.0]).view(1, 1, 1, 3)
+    assert np.allclose(to_display(outside)[0, 0, :, 0], [0, 0.5, 1])  # per-image min..max
+    clipped = to_display(outside, value_range=(-1, 1))
+    assert np.allclose(clipped[0, 0, :, 0], [0, 0.5, 1])
+    assert to_display(torch.rand(2, 3, 4, 5)).shape == (2, 4, 5, 3)
+
+
+def test_to_display_undoes_normalisation():
+    x = torch.rand(2, 3, 4, 4)
+    mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
+    normalised = (x - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
+    back = to_display(normalised, mean=mean, std=std, value_range=(0, 1))
+    assert np.allclose(back, x.permute(0, 2, 3, 1).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "images, kwargs, error, message",
+    [
+        (torch.rand(2, 2, 3, 8, 8), {}, ValueError, "got shape \\(2, 2, 3, 8, 8\\)"),
+        (torch.rand(2, 4, 8, 8), {}, ValueError, "1 \\(grayscale\\) or 3 \\(RGB\\) channels"),
+        (torch.rand(8, 8, 3), {}, ValueError, "permute\\(2, 0, 1\\)"),
+        (torch.rand(2, 3, 8, 8), {"titles": ["one"]}, ValueError, "1 titles for 2 images"),
+        (torch.rand(2, 3, 8, 8), {"mean": [0.5] * 3}, ValueError, "both mean and std"),
+        (torch.zeros(2, 3, 8, 8, dtype=torch.uint8), {"mean": [0.5] * 3, "std": [0.2] * 3}, ValueError, "uint8"),
+        (torch.rand(2, 3, 8, 8), {"value_range": (1, 1)}, ValueError, "high > low"),
+        (torch.rand(2, 3, 8, 8), {"ncols": 0}, ValueError, "ncols"),
+        (np.zeros((2, 3, 8, 8)), {}, TypeError, "torch.Tensor"),
+        ([], {}, ValueError, "no images"),
+    ],
+)
+def test_show_images_rejects_bad_input(images, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        show_images(images, **kwargs)
+
+
+def test_show_channels():
+    fig = show_channels(torch.rand(3, 5, 5), names=["R", "G", "B"], suptitle="channels")
+    axes = _image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["R", "G", "B"]
+    assert all(ax.get_xlabel() for ax in axes) and axes[0].get_ylabel() == "y (row)"
+    with pytest.raises(ValueError, match="2 names for 3 channels"):
+        show_channels(torch.rand(3, 5, 5), names=["R", "G"])
+    with pytest.raises(ValueError, match="one image Tensor\\[C, H, W\\]"):
+        show_channels(torch.rand(1, 3, 5, 5))
+
+
+def test_show_matrix_annotates_every_cell():
+    values = torch.arange(6).view(2, 3)
+    fig = show_matrix(values, title="numbers")
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["0", "1", "2", "3", "4", "5"]
+    assert ax.get_title() == "numbers" and ax.get_xlabel() and ax.get_ylabel()
+    with pytest.raises(ValueError, match="2-D Tensor"):
+        show_matrix(torch.zeros(2, 2, 2))
+    with pytest.raises(ValueError, match="too many cells"):
+        show_matrix(torch.zeros(40, 40))
