@@ -45,3 +45,20 @@ def check_batch_bytes(n_images: int, uint8_bytes: int, float32_bytes: int, *, sh
     assert uint8_bytes == want_u8, f"uint8: expected {want_u8:,} bytes (one byte per value), got {uint8_bytes:,}"
     assert float32_bytes == want_f32, f"float32: expected {want_f32:,} bytes (four bytes per value), got {float32_bytes:,}"
     print(f"check_batch_bytes: correct ({want_u8:,} B as uint8, {want_f32:,} B as float32)")
+
+
+def check_output_size(fn: Callable[..., int]) -> None:
+    """Check ``fn(W, k, s, p, d)`` -> output width of a convolution, against ``F.conv2d`` on many cases."""
+    import itertools
+
+    import torch.nn.functional as F
+
+    tried = 0
+    for w, k, s, p, d in itertools.product([5, 8, 13, 32], [1, 2, 3, 5], [1, 2, 3], [0, 1, 2], [1, 2]):
+        if d * (k - 1) + 1 > w + 2 * p:
+            continue
+        want = F.conv2d(torch.zeros(1, 1, w, w), torch.zeros(1, 1, k, k), stride=s, padding=p, dilation=d).shape[-1]
+        got = fn(w, k, s, p, d)
+        assert got == want, f"for W={w}, k={k}, s={s}, p={p}, d={d}: expected {want}, got {got}"
+        tried += 1
+    print(f"check_output_size: correct on all {tried} cases")

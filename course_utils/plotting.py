@@ -54,7 +54,7 @@ def to_display(
     *,
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
-    value_range: tuple[float, float] | None = None,
+    value_range: tuple[float, float] | str | None = None,
 ) -> np.ndarray:
     """Turn images into an array matplotlib shows as intended: ``float[B, H, W, C]`` in [0, 1].
 
@@ -64,7 +64,8 @@ def to_display(
             values; they are un-normalised first (``x * std + mean``).
         value_range: ``(low, high)`` mapped to [0, 1]. Default: ``(0, 255)`` for
             uint8, ``(0, 1)`` for float images inside [0, 1], and each image's own
-            min..max otherwise (so a normalised or feature-map image stays visible).
+            min..max otherwise (so a normalised or feature-map image stays visible);
+            ``"each"`` always scales each image to its own min..max.
             Values outside the range are clipped.
     """
     x = _as_batch(images).detach().cpu()
@@ -79,8 +80,10 @@ def to_display(
         x = x.float()
         if mean is not None:
             x = denormalize(x, mean, std)  # type: ignore[arg-type]
-    if value_range is None:
-        if x.numel() and float(x.min()) >= 0.0 and float(x.max()) <= 1.0:
+    if value_range not in (None, "each") and isinstance(value_range, str):
+        raise ValueError(f"value_range must be (low, high), 'each' or None; got {value_range!r}")
+    if value_range is None or value_range == "each":
+        if value_range is None and x.numel() and float(x.min()) >= 0.0 and float(x.max()) <= 1.0:
             value_range = (0.0, 1.0)
         else:  # per-image min..max
             flat = x.flatten(1)
@@ -102,7 +105,7 @@ def show_images(
     ncols: int = 8,
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
-    value_range: tuple[float, float] | None = None,
+    value_range: tuple[float, float] | str | None = None,
     cmap: str = "gray",
     suptitle: str | None = None,
     size: float = 1.6,
@@ -184,43 +187,96 @@ def show_channels(
     return fig
 
 
-def show_matrix(
-    values: Tensor,
+
+def show_matrix(values: Tensor, *, title: str | None = None, **kwargs) -> Figure:
+    """Show a small 2-D ``Tensor[H, W]`` as a grid of cells, each annotated with its value.
+
+    For pixel patches, kernels and small feature maps: the numbers behind an image.
+    Keyword arguments are those of :func:`show_matrices`.
+    """
+    return show_matrices([values], [title] if title else None, **kwargs)
+
+
+def show_matrices(
+    matrices: Sequence[Tensor],
+    titles: Sequence[str] | None = None,
     *,
-    title: str | None = None,
     fmt: str = "{:.0f}",
     cmap: str = "gray",
     value_range: tuple[float, float] | None = None,
     size: float = 0.45,
+    suptitle: str | None = None,
     xlabel: str = "x (column)",
     ylabel: str = "y (row)",
 ) -> Figure:
-    """Show a small 2-D ``Tensor[H, W]`` as a grid of cells, each annotated with its value.
+    """Several small annotated matrices side by side (e.g. input, kernel and output of a convolution).
 
-    For pixel patches, kernels and small feature maps: the numbers behind an image.
-    Text is drawn black on light cells and white on dark ones.
+    Each ``Tensor[H, W]`` is drawn with its own colour scale (or ``value_range``
+    for all), every cell labelled with ``fmt``; text is black on light cells and
+    white on dark ones.
     """
-    if not isinstance(values, Tensor) or values.ndim != 2:
-        shape = tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__
-        raise ValueError(f"expected a 2-D Tensor[H, W]; got {shape}")
-    h, w = values.shape
-    if h * w > 900:
-        raise ValueError(f"{h}x{w} is too many cells to annotate (at most 900); show a smaller patch")
-    v = values.detach().cpu().double().numpy()
-    lo, hi = value_range if value_range is not None else (float(v.min()), float(v.max()))
-    fig, ax = plt.subplots(figsize=(max(2.5, size * w + 1.2), max(2.0, size * h + 0.8)))
-    ax.imshow(v, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
-    mid = (lo + hi) / 2
-    for i in range(h):
-        for j in range(w):
-            colour = "black" if (v[i, j] >= mid) == (cmap in ("gray", "Greys_r", "viridis", "magma")) else "white"
-            ax.text(j, i, fmt.format(v[i, j]), ha="center", va="center", fontsize=7, color=colour)
-    ax.set_xticks(range(w))
-    ax.set_yticks(range(h))
-    ax.tick_params(labelsize=7)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
+    if not matrices:
+        raise ValueError("no matrices to show")
+    for m in matrices:
+        if not isinstance(m, Tensor) or m.ndim != 2:
+            shape = tuple(m.shape) if isinstance(m, Tensor) else type(m).__name__
+            raise ValueError(f"expected 2-D Tensor[H, W] matrices; got {shape}")
+        if m.numel() > 900:
+            raise ValueError(f"{tuple(m.shape)} is too many cells to annotate (at most 900); show a smaller patch")
+    if titles is not None and len(titles) != len(matrices):
+        raise ValueError(f"{len(titles)} titles for {len(matrices)} matrices")
+    widths = [m.shape[1] for m in matrices]
+    height = max(m.shape[0] for m in matrices)
+    fig, axes = plt.subplots(
+        1, len(matrices), squeeze=False, gridspec_kw={"width_ratios": widths},
+        figsize=(max(2.5, size * sum(widths) + 1.2 * len(matrices)), max(2.0, size * height + 1.0)),
+    )
+    cm = plt.get_cmap(cmap)
+    for k, (ax, m) in enumerate(zip(axes.flat, matrices)):
+        v = m.detach().cpu().double().numpy()
+        lo, hi = value_range if value_range is not None else (float(v.min()), float(v.max()))
+        hi = hi if hi > lo else lo + 1
+        ax.imshow(v, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+        for i in range(v.shape[0]):
+            for j in range(v.shape[1]):
+                r, g, b, _ = cm((min(max(v[i, j], lo), hi) - lo) / (hi - lo))
+                colour = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+                ax.text(j, i, fmt.format(v[i, j]), ha="center", va="center", fontsize=7, color=colour)
+        ax.set_xticks(range(v.shape[1]))
+        ax.set_yticks(range(v.shape[0]))
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel(xlabel)
+        if k == 0:
+            ax.set_ylabel(ylabel)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def show_feature_maps(
+    maps: Tensor,
+    *,
+    max_maps: int = 32,
+    ncols: int = 8,
+    cmap: str = "gray",
+    suptitle: str | None = None,
+    size: float = 1.0,
+) -> Figure:
+    """One panel per channel of a layer's output ``Tensor[C, H, W]`` (or the first image of ``Tensor[B, C, H, W]``).
+
+    Each map is scaled to its own min..max (the colour bar would differ per panel),
+    so a panel shows *where* a channel responds, not how strongly compared with
+    the others.
+    """
+    if isinstance(maps, Tensor) and maps.ndim == 4:
+        maps = maps[0]
+    if not isinstance(maps, Tensor) or maps.ndim != 3:
+        shape = tuple(maps.shape) if isinstance(maps, Tensor) else type(maps).__name__
+        raise ValueError(f"expected a layer output Tensor[C, H, W] or Tensor[B, C, H, W]; got {shape}")
+    shown = maps[:max_maps].detach().float().cpu()
+    titles = [f"ch {c}" for c in range(len(shown))]
+    return show_images(shown[:, None], titles, ncols=ncols, cmap=cmap, suptitle=suptitle, size=size,
+                       value_range="each")

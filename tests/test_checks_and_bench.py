@@ -60,3 +60,10 @@ def test_bench_cifar_decode_uses_a_fresh_cache(fake_mirror, monkeypatch):
     record = bench.run("data-cifar10")
     assert record["images"] == 20 and record["cached_load_seconds"] <= record["seconds"] + 1
     assert os.environ["COURSE_CACHE_DIR"] == before  # restored
+
+
+def test_check_output_size(capsys):
+    checks.check_output_size(lambda w, k, s, p, d: (w + 2 * p - d * (k - 1) - 1) // s + 1)
+    assert "correct on all" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="for W="):
+        checks.check_output_size(lambda w, k, s, p, d: (w + 2 * p - k) // s + 1)  # forgets dilation

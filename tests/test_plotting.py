@@ -99,3 +99,34 @@ def test_show_matrix_annotates_every_cell():
         show_matrix(torch.zeros(2, 2, 2))
     with pytest.raises(ValueError, match="too many cells"):
         show_matrix(torch.zeros(40, 40))
+
+
+def test_each_scales_every_image_to_its_own_range():
+    x = torch.tensor([[0.0, 0.1, 0.2], [0.5, 0.5, 1.0]]).view(2, 1, 1, 3)
+    out = to_display(x, value_range="each")
+    assert np.allclose(out[0, 0, :, 0], [0, 0.5, 1]) and np.allclose(out[1, 0, :, 0], [0, 0, 1])
+    with pytest.raises(ValueError, match="'each' or None"):
+        to_display(x, value_range="auto")
+
+
+def test_show_matrices_side_by_side():
+    from course_utils.plotting import show_matrices
+
+    fig = show_matrices([torch.zeros(6, 6), torch.ones(3, 3)], ["input", "kernel"], suptitle="conv")
+    assert [ax.get_title() for ax in fig.axes] == ["input", "kernel"]
+    assert [len(ax.texts) for ax in fig.axes] == [36, 9]
+    with pytest.raises(ValueError, match="1 titles for 2 matrices"):
+        show_matrices([torch.zeros(2, 2), torch.zeros(2, 2)], ["one"])
+    with pytest.raises(ValueError, match="no matrices"):
+        show_matrices([])
+
+
+def test_show_feature_maps_one_panel_per_channel():
+    from course_utils.plotting import show_feature_maps
+
+    fig = show_feature_maps(torch.randn(1, 5, 6, 6), ncols=3)
+    axes = _image_axes(fig)
+    assert [ax.get_title() for ax in axes] == [f"ch {c}" for c in range(5)]
+    assert len(_image_axes(show_feature_maps(torch.randn(40, 4, 4), max_maps=8))) == 8
+    with pytest.raises(ValueError, match=r"layer output Tensor\[C, H, W\]"):
+        show_feature_maps(torch.randn(4, 4))

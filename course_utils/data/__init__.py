@@ -18,6 +18,7 @@ from collections.abc import Callable
 from ._paths import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, data_dir
 from .cifar import CIFAR10_CLASSES, load_cifar10
 from .dataset import DatasetNotFoundError, ImageDataset
+from .loader import BatchLoader
 from .mnist import MNIST_CLASSES, load_mnist
 from .normalize import channel_mean_std, denormalize, normalize
 
@@ -44,6 +45,7 @@ def load_dataset(name: str, split: str = "train", *, download: bool = True) -> I
 
 
 __all__ = [
+    "BatchLoader",
     "CACHE_DIR_ENV",
     "CIFAR10_CLASSES",
     "DATASETS",

@@ -1,0 +1,144 @@
+"""Training loops as plain functions: one epoch, evaluation, and ``fit`` with a progress bar.
+
+Any iterable of ``(inputs, labels)`` batches works as a loader (a
+``torch.utils.data.DataLoader`` or ``course_utils.data.loader.BatchLoader``).
+The model's device is taken from its parameters; batches are moved there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: Iterable[tuple[Tensor, Tensor]],
+    optimizer: torch.optim.Optimizer,
+    loss_fn: LossFn = F.cross_entropy,
+    *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    progress: bool | str = False,
+) -> tuple[float, float]:
+    """One pass over ``loader``, updating the model after every batch.
+
+    Args:
+        scheduler: stepped after every batch (e.g. ``OneCycleLR``), if given.
+        progress: show a tqdm bar (a string is used as its description).
+
+    Returns:
+        ``(mean loss, accuracy)`` over the epoch's samples, accuracy in [0, 1].
+    """
+    device = _device_of(model)
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    batches = tqdm(loader, desc=progress if isinstance(progress, str) else "train", leave=False) if progress else loader
+    for x, y in batches:
+        x, y = x.to(device), y.to(device)
+        logits = model(x)  # (B, classes)
+        loss = loss_fn(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        n = len(y)
+        total_loss += loss.item() * n
+        correct += int((logits.argmax(dim=1) == y).sum())
+        seen += n
+    if seen == 0:
+        raise ValueError("the loader produced no batches")
+    return total_loss / seen, correct / seen
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: Iterable[tuple[Tensor, Tensor]],
+    loss_fn: LossFn = F.cross_entropy,
+) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode, without gradients."""
+    device = _device_of(model)
+    model.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        logits = model(x)
+        total_loss += loss_fn(logits, y).item() * len(y)
+        correct += int((logits.argmax(dim=1) == y).sum())
+        seen += len(y)
+    if seen == 0:
+        raise ValueError("the loader produced no batches")
+    return total_loss / seen, correct / seen
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of a ``fit`` run; ``seconds`` is training time only (no evaluation)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def train_seconds(self) -> float:
+        return sum(self.seconds)
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable[tuple[Tensor, Tensor]],
+    val_loader: Iterable[tuple[Tensor, Tensor]] | None,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    loss_fn: LossFn = F.cross_entropy,
+    *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    eval_loss_fn: LossFn = F.cross_entropy,
+    progress: bool = True,
+) -> History:
+    """Train for ``epochs`` epochs, evaluating after each; show one progress bar over epochs.
+
+    Returns:
+        The :class:`History` (validation lists stay empty without ``val_loader``).
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    history = History()
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress)
+    for epoch in bar:
+        start = time.perf_counter()
+        loss, acc = train_one_epoch(model, train_loader, optimizer, loss_fn, scheduler=scheduler,
+                                    progress=f"epoch {epoch + 1}" if progress else False)
+        history.seconds.append(time.perf_counter() - start)
+        history.train_loss.append(loss)
+        history.train_acc.append(acc)
+        postfix = {"train_acc": f"{acc:.3f}"}
+        if val_loader is not None:
+            val_loss, val_acc = evaluate(model, val_loader, eval_loss_fn)
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+            postfix["val_acc"] = f"{val_acc:.3f}"
+        bar.set_postfix(postfix)
+    return history

@@ -1,0 +1,102 @@
+"""Interactive explorers for Jupyter and Colab (ipywidgets); each has a static twin for the website.
+
+The widgets only wire controls to the same computing and plotting functions a
+chapter uses for its static figures, so what the website shows is what the
+explorer draws for the same settings.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from .conv import named_kernels
+
+
+def convolve_image(image: Tensor, kernel: Tensor, stride: int = 1, padding: int = 0, relu: bool = False) -> Tensor:
+    """Convolve one grayscale ``Tensor[H, W]`` with one ``Tensor[kH, kW]`` kernel -> ``Tensor[H_out, W_out]``."""
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(f"expected image Tensor[H, W] and kernel Tensor[kH, kW]; got {tuple(image.shape)} and {tuple(kernel.shape)}")
+    out = F.conv2d(image[None, None].float(), kernel[None, None].float(), stride=stride, padding=padding)[0, 0]
+    return out.clamp_min(0) if relu else out
+
+
+def conv_figure(image: Tensor, kernel: Tensor, output: Tensor, *, title: str = "") -> Figure:
+    """Input, kernel (annotated) and output side by side, each with its shape."""
+    fig, axes = plt.subplots(1, 3, figsize=(8.5, 3.2), gridspec_kw={"width_ratios": [4, 2, 4]})
+    image, kernel, output = (t.detach().cpu().float().numpy() for t in (image, kernel, output))
+    axes[0].imshow(image, cmap="gray")
+    axes[0].set_title(f"input {tuple(image.shape)}", fontsize=10)
+    vmax = float(abs(kernel).max()) or 1.0
+    axes[1].imshow(kernel, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    for i in range(kernel.shape[0]):
+        for j in range(kernel.shape[1]):
+            axes[1].text(j, i, f"{float(kernel[i, j]):.2g}", ha="center", va="center", fontsize=8)
+    axes[1].set_title(f"kernel {tuple(kernel.shape)}", fontsize=10)
+    axes[2].imshow(output, cmap="gray")
+    axes[2].set_title(f"output {tuple(output.shape)}", fontsize=10)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+class ConvExplorer:
+    """Edit a 3x3 kernel, the stride, the padding and ReLU; see the convolved image.
+
+    ``ConvExplorer(image).widget`` is the ipywidgets box to display; ``.output``
+    holds the last computed ``Tensor[H_out, W_out]`` (so tests and readers can
+    inspect it).
+    """
+
+    def __init__(self, image: Tensor, preset: str = "vertical edge") -> None:
+        import ipywidgets as W  # imported here: optional for everything else
+
+        if image.ndim != 2:
+            raise ValueError(f"the explorer takes one grayscale Tensor[H, W], got {tuple(image.shape)}")
+        self.image = image.float()
+        self.presets = named_kernels()
+        if preset not in self.presets:
+            raise ValueError(f"unknown preset {preset!r}; valid: {sorted(self.presets)}")
+        self.cells = [W.FloatText(value=0.0, layout=W.Layout(width="70px")) for _ in range(9)]
+        self.preset = W.Dropdown(options=sorted(self.presets), value=preset, description="preset")
+        self.stride = W.IntSlider(value=1, min=1, max=4, description="stride")
+        self.padding = W.IntSlider(value=0, min=0, max=4, description="padding")
+        self.relu = W.Checkbox(value=False, description="ReLU after")
+        self.plot = W.Output()
+        self._load_preset()
+        self.preset.observe(lambda _: (self._load_preset(), self.update()), names="value")
+        for control in [*self.cells, self.stride, self.padding, self.relu]:
+            control.observe(lambda _: self.update(), names="value")
+        grid = W.GridBox(self.cells, layout=W.Layout(grid_template_columns="repeat(3, 75px)"))
+        controls = W.VBox([self.preset, W.Label("kernel (edit any value)"), grid, self.stride, self.padding, self.relu])
+        self.widget = W.HBox([controls, self.plot])
+        self.output = torch.empty(0)
+        self.update()
+
+    def _load_preset(self) -> None:
+        for cell, value in zip(self.cells, self.presets[self.preset.value].flatten().tolist()):
+            cell.value = round(value, 4)
+
+    @property
+    def kernel(self) -> Tensor:
+        return torch.tensor([c.value for c in self.cells], dtype=torch.float32).view(3, 3)
+
+    def update(self) -> None:
+        """Recompute the output and redraw it."""
+        from IPython.display import display
+
+        self.output = convolve_image(self.image, self.kernel, self.stride.value, self.padding.value, self.relu.value)
+        self.plot.clear_output(wait=True)
+        with self.plot:
+            fig = conv_figure(self.image, self.kernel, self.output,
+                              title=f"stride {self.stride.value}, padding {self.padding.value}"
+                              + (", ReLU" if self.relu.value else ""))
+            display(fig)
+            plt.close(fig)

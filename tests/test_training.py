@@ -1,0 +1,84 @@
+"""course_utils.training and the BatchLoader: a tiny problem is learned; metrics are computed right."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.data import BatchLoader, ImageDataset
+from course_utils.training import evaluate, fit, train_one_epoch
+
+
+def _bright_vs_dark(n=64, seed=0):
+    """Class 1 images are bright, class 0 dark: linearly separable."""
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 2
+    base = torch.where(labels.view(-1, 1, 1, 1) == 1, 180, 60)
+    noise = torch.randint(-40, 40, (n, 1, 4, 4), generator=gen)
+    images = (base + noise).clamp(0, 255).to(torch.uint8)
+    return ImageDataset(images, labels, ("dark", "bright"), "toy", "train")
+
+
+def test_batch_loader_batches_normalises_and_shuffles():
+    ds = _bright_vs_dark(10)
+    loader = BatchLoader(ds, 4, mean=[0.5], std=[0.25])
+    batches = list(loader)
+    assert len(loader) == 3 and [len(y) for _, y in batches] == [4, 4, 2]
+    x0, y0 = batches[0]
+    expected = (ds.images[:4].float() / 255 - 0.5) / 0.25
+    assert torch.allclose(x0, expected) and torch.equal(y0, ds.labels[:4])
+    assert len(BatchLoader(ds, 4, drop_last=True)) == 2
+    shuffled = BatchLoader(ds, 10, shuffle=True, seed=1)
+    first, second = next(iter(shuffled))[1], next(iter(shuffled))[1]
+    assert sorted(first.tolist()) == sorted(ds.labels.tolist()) and not torch.equal(first, second)
+    again = BatchLoader(ds, 10, shuffle=True, seed=1)
+    assert torch.equal(next(iter(again))[1], first)  # same seed, same order
+    augmented = next(iter(BatchLoader(ds, 2, augment=lambda x: x * 0)))[0]
+    assert (augmented == 0).all()
+
+
+@pytest.mark.parametrize("kwargs, error", [({"batch_size": 0}, ValueError), ({"mean": [0.5]}, ValueError)])
+def test_batch_loader_rejects_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        BatchLoader(_bright_vs_dark(4), **{"batch_size": 2, **kwargs})
+    with pytest.raises(TypeError, match="ImageDataset"):
+        BatchLoader([1, 2, 3], 2)  # type: ignore[arg-type]
+
+
+def test_evaluate_counts_correct_predictions():
+    class Fixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):  # always predicts class 1 with logits (0, 1)
+            return torch.tensor([[0.0, 1.0]]).repeat(len(x), 1)
+
+    loader = [(torch.zeros(3, 1), torch.tensor([1, 0, 1])), (torch.zeros(1, 1), torch.tensor([0]))]
+    loss, acc = evaluate(Fixed(), loader)
+    assert acc == 0.5
+    # cross-entropy of logits (0, 1): -log softmax = log(1 + e) for class 0, log(1 + e^-1) for class 1
+    import math
+
+    assert loss == pytest.approx((2 * math.log(1 + math.e) + 2 * math.log(1 + math.exp(-1))) / 4)
+
+
+def test_fit_learns_a_separable_problem():
+    torch.manual_seed(0)
+    train, val = _bright_vs_dark(64, 0), _bright_vs_dark(32, 1)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    history = fit(model, BatchLoader(train, 16, shuffle=True, mean=[0.5], std=[0.25]),
+                  BatchLoader(val, 16, mean=[0.5], std=[0.25]), opt, epochs=5, progress=False)
+    assert history.epochs == 5 and len(history.val_acc) == 5 and history.train_seconds > 0
+    assert history.val_acc[-1] == 1.0 and history.train_loss[-1] < history.train_loss[0]
+
+
+def test_errors():
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="no batches"):
+        train_one_epoch(model, [], opt)
+    with pytest.raises(ValueError, match="epochs must be a positive int"):
+        fit(model, [], None, opt, epochs=0)
