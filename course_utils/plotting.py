@@ -280,3 +280,47 @@ def show_feature_maps(
     titles = [f"ch {c}" for c in range(len(shown))]
     return show_images(shown[:, None], titles, ncols=ncols, cmap=cmap, suptitle=suptitle, size=size,
                        value_range="each")
+
+
+def show_heatmaps(
+    maps: Tensor,
+    titles: Sequence[str] | None = None,
+    *,
+    boxes: Sequence[Sequence[float] | None] | None = None,
+    suptitle: str | None = None,
+    size: float = 3.0,
+    colorbar_label: str = "value",
+) -> Figure:
+    """Heatmaps ``Tensor[N, H, W]`` side by side in the course's colour map, each with a colour bar.
+
+    Args:
+        boxes: per map, an optional box ``(x0, y0, x1, y1)`` in pixel coordinates
+            (``xyxy``, inclusive pixel edges), drawn as a cyan outline, e.g. a
+            theoretical receptive field.
+    """
+    if isinstance(maps, Tensor) and maps.ndim == 2:
+        maps = maps[None]
+    if not isinstance(maps, Tensor) or maps.ndim != 3:
+        shape = tuple(maps.shape) if isinstance(maps, Tensor) else type(maps).__name__
+        raise ValueError(f"expected heatmaps Tensor[N, H, W] (or one Tensor[H, W]); got {shape}")
+    n = maps.shape[0]
+    for name, seq in (("titles", titles), ("boxes", boxes)):
+        if seq is not None and len(seq) != n:
+            raise ValueError(f"{len(seq)} {name} for {n} heatmaps")
+    fig, axes = plt.subplots(1, n, figsize=(size * n + 0.8 * n, size), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        im = ax.imshow(maps[k].detach().cpu().float().numpy(), cmap=HEATMAP_CMAP, interpolation="nearest")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=colorbar_label)
+        if boxes is not None and boxes[k] is not None:
+            x0, y0, x1, y1 = boxes[k]
+            ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1,
+                                       fill=False, edgecolor="cyan", linewidth=1.5))
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=10)
+        ax.set_xlabel("x (column)")
+        if k == 0:
+            ax.set_ylabel("y (row)")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

@@ -130,3 +130,19 @@ def test_show_feature_maps_one_panel_per_channel():
     assert len(_image_axes(show_feature_maps(torch.randn(40, 4, 4), max_maps=8))) == 8
     with pytest.raises(ValueError, match=r"layer output Tensor\[C, H, W\]"):
         show_feature_maps(torch.randn(4, 4))
+
+
+def test_show_heatmaps_with_boxes():
+    from course_utils.plotting import HEATMAP_CMAP, show_heatmaps
+
+    fig = show_heatmaps(torch.rand(2, 8, 8), ["a", "b"], boxes=[(1, 1, 4, 4), None], suptitle="s")
+    axes = _image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["a", "b"]
+    assert axes[0].images[0].get_cmap().name == HEATMAP_CMAP
+    assert len(axes[0].patches) == 1 and len(axes[1].patches) == 0
+    (rect,) = axes[0].patches
+    assert rect.get_width() == 4 and rect.get_xy() == (0.5, 0.5)  # pixels 1..4 inclusive
+    with pytest.raises(ValueError, match="1 boxes for 2 heatmaps"):
+        show_heatmaps(torch.rand(2, 8, 8), boxes=[None])
+    with pytest.raises(ValueError, match=r"Tensor\[N, H, W\]"):
+        show_heatmaps(torch.rand(1, 1, 8, 8))
