@@ -62,3 +62,15 @@ def check_output_size(fn: Callable[..., int]) -> None:
         assert got == want, f"for W={w}, k={k}, s={s}, p={p}, d={d}: expected {want}, got {got}"
         tried += 1
     print(f"check_output_size: correct on all {tried} cases")
+
+
+def check_softmax(fn: Callable[[Tensor], Tensor]) -> None:
+    """Check ``fn``: a 1-D tensor of logits -> probabilities, equal to ``torch.softmax`` and safe for huge logits."""
+    gen = torch.Generator().manual_seed(7)
+    cases = [torch.randn(5, generator=gen), torch.tensor([1000.0, 1001.0, 999.0]), torch.tensor([-1000.0, -1000.0])]
+    for z in cases:
+        got = fn(z)
+        assert isinstance(got, Tensor) and got.shape == z.shape, f"expected a tensor of shape {tuple(z.shape)}"
+        assert not torch.isnan(got).any(), f"NaN for logits {z.tolist()}: subtract the largest logit before exp"
+        assert torch.allclose(got, torch.softmax(z, dim=0), atol=1e-6), f"wrong probabilities for {z.tolist()}"
+    print("check_softmax: correct, and stable for large logits")

@@ -324,3 +324,26 @@ def show_heatmaps(
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def plot_history(history, *, title: str = "Learning curves", size: tuple[float, float] = (8.0, 3.0)) -> Figure:
+    """Loss and accuracy per epoch from a ``training.History`` (train, and validation when present)."""
+    if not history.train_loss:
+        raise ValueError("the history is empty: nothing was trained")
+    epochs = range(1, len(history.train_loss) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=size)
+    ax_loss.plot(epochs, history.train_loss, marker="o", label="train")
+    ax_acc.plot(epochs, [100 * a for a in history.train_acc], marker="o", label="train")
+    if history.val_loss:
+        ax_loss.plot(epochs, history.val_loss, marker="s", label="test")
+        ax_acc.plot(epochs, [100 * a for a in history.val_acc], marker="s", label="test")
+    ax_loss.set_ylabel("cross-entropy loss")
+    ax_acc.set_ylabel("accuracy (%)")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.set_xticks(list(epochs))
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

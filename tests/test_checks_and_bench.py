@@ -67,3 +67,18 @@ def test_check_output_size(capsys):
     assert "correct on all" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="for W="):
         checks.check_output_size(lambda w, k, s, p, d: (w + 2 * p - k) // s + 1)  # forgets dilation
+
+
+def test_bench_mnist_record(fake_mirror, monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+    record = bench.run("mnist")
+    assert record["task"] == "mnist" and record["parameters"] == 10_392 and record["epochs"] == 3
+    assert 0.0 <= record["value"] <= 1.0 and record["profile"] == "cpu" and record["seconds"] >= 0
+
+
+def test_check_softmax():
+    checks.check_softmax(lambda z: torch.exp(z - z.max()) / torch.exp(z - z.max()).sum())
+    with pytest.raises(AssertionError, match="NaN"):
+        checks.check_softmax(lambda z: torch.exp(z) / torch.exp(z).sum())
+    with pytest.raises(AssertionError, match="wrong probabilities"):
+        checks.check_softmax(lambda z: torch.sigmoid(z))

@@ -146,3 +146,16 @@ def test_show_heatmaps_with_boxes():
         show_heatmaps(torch.rand(2, 8, 8), boxes=[None])
     with pytest.raises(ValueError, match=r"Tensor\[N, H, W\]"):
         show_heatmaps(torch.rand(1, 1, 8, 8))
+
+
+def test_plot_history():
+    from course_utils.plotting import plot_history
+    from course_utils.training import History
+
+    h = History(train_loss=[1.0, 0.5], train_acc=[0.6, 0.8], val_loss=[0.9, 0.6], val_acc=[0.65, 0.75], seconds=[1, 1])
+    fig = plot_history(h, title="t")
+    loss_ax, acc_ax = fig.axes
+    assert len(loss_ax.lines) == 2 and list(acc_ax.lines[1].get_ydata()) == [65.0, 75.0]
+    assert acc_ax.get_ylabel() == "accuracy (%)" and loss_ax.get_xlabel() == "epoch"
+    with pytest.raises(ValueError, match="empty"):
+        plot_history(History())

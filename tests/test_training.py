@@ -82,3 +82,14 @@ def test_errors():
         train_one_epoch(model, [], opt)
     with pytest.raises(ValueError, match="epochs must be a positive int"):
         fit(model, [], None, opt, epochs=0)
+
+
+def test_train_mnist_recipe_runs_on_the_fake_mirror(fake_mirror):
+    from course_utils.models import CompactMNIST
+    from course_utils.recipes import train_mnist
+
+    for optimizer in ("sgd", "adam"):
+        history = train_mnist(CompactMNIST(), epochs=2, optimizer=optimizer, lr=0.01, batch_size=2, progress=False)
+        assert history.epochs == 2 and all(0.0 <= a <= 1.0 for a in history.val_acc)
+    with pytest.raises(ValueError, match="'sgd' or 'adam'"):
+        train_mnist(CompactMNIST(), epochs=1, optimizer="lbfgs")

@@ -20,3 +20,7 @@ def count_parameters(module: nn.Module, *, trainable_only: bool = True) -> int:
 
 
 __all__ = ["SeedNet", "count_parameters", "fully_connected_cifar", "seed_net_sequential"]
+
+from .mnist import CompactConfig, CompactMNIST, seed_mnist_net  # noqa: E402
+
+__all__ += ["CompactConfig", "CompactMNIST", "seed_mnist_net"]

@@ -1,0 +1,46 @@
+"""Data augmentation applied to whole batches on their device (no per-image Python).
+
+Each function takes a float batch ``Tensor[B, C, H, W]`` and an optional
+``torch.Generator`` (on the CPU) and returns a batch of the same shape.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def _check(x: Tensor) -> None:
+    if not isinstance(x, Tensor) or x.ndim != 4:
+        raise ValueError(f"expected a batch Tensor[B, C, H, W], got {getattr(x, 'shape', type(x))}")
+
+
+def random_translate(x: Tensor, max_shift: int, generator: torch.Generator | None = None) -> Tensor:
+    """Shift each image by a random whole number of pixels in [-max_shift, max_shift] along x and y.
+
+    Uncovered pixels are filled with zeros (the background after ``ToTensor``;
+    pass un-normalised batches).
+    """
+    _check(x)
+    if not isinstance(max_shift, int) or max_shift < 0:
+        raise ValueError(f"max_shift must be a non-negative int, got {max_shift!r}")
+    if max_shift == 0:
+        return x
+    b, _, h, w = x.shape
+    padded = F.pad(x, (max_shift,) * 4)  # (B, C, H + 2m, W + 2m)
+    shifts = torch.randint(0, 2 * max_shift + 1, (b, 2), generator=generator).to(x.device)
+    rows = (shifts[:, 0].view(b, 1) + torch.arange(h, device=x.device).view(1, h))  # (B, H)
+    cols = (shifts[:, 1].view(b, 1) + torch.arange(w, device=x.device).view(1, w))  # (B, W)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1)
+    out = padded.permute(0, 2, 3, 1)[batch, rows.view(b, h, 1), cols.view(b, 1, w)]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def random_hflip(x: Tensor, p: float = 0.5, generator: torch.Generator | None = None) -> Tensor:
+    """Mirror each image left-right with probability ``p``."""
+    _check(x)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+    flip = (torch.rand(x.shape[0], generator=generator) < p).to(x.device).view(-1, 1, 1, 1)
+    return torch.where(flip, x.flip(3), x)

@@ -1,0 +1,42 @@
+"""course_utils.augment: shifts move pixels by whole steps; flips mirror; shapes and errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_utils.augment import random_hflip, random_translate
+
+
+def test_translate_moves_a_single_pixel_within_the_limit():
+    x = torch.zeros(50, 1, 9, 9)
+    x[:, :, 4, 4] = 1.0  # one bright pixel in the centre
+    out = random_translate(x, 2, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.equal(out.sum(dim=(1, 2, 3)), torch.ones(50))  # nothing lost
+    pos = torch.nonzero(out[:, 0])[:, 1:]  # (row, col) of the pixel in each image
+    assert ((pos - 4).abs() <= 2).all()
+    assert len({tuple(p) for p in pos.tolist()}) > 10  # many different shifts were drawn
+    assert torch.equal(random_translate(x, 0), x)
+
+
+def test_translate_keeps_channels_together_and_fills_zeros():
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4) + 1
+    out = random_translate(x, 1, torch.Generator().manual_seed(3))
+    for b in range(2):  # the same shift in every channel: channel differences stay constant where non-zero
+        nz = out[b, 0] != 0
+        assert torch.equal(out[b, 1][nz] - out[b, 0][nz], torch.full((int(nz.sum()),), 16.0))
+
+
+def test_hflip():
+    x = torch.arange(8.0).view(2, 1, 1, 4)
+    assert torch.equal(random_hflip(x, p=1.0), x.flip(3)) and torch.equal(random_hflip(x, p=0.0), x)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: random_translate(torch.zeros(4, 4), 1), r"Tensor\[B, C, H, W\]"),
+    (lambda: random_translate(torch.zeros(1, 1, 4, 4), -1), "max_shift"),
+    (lambda: random_hflip(torch.zeros(1, 1, 4, 4), p=2.0), "probability"),
+])
+def test_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
