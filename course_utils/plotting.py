@@ -347,3 +347,37 @@ def plot_history(history, *, title: str = "Learning curves", size: tuple[float, 
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_confusion_matrix(
+    matrix: Tensor, classes: Sequence[str], *, normalize: bool = True, title: str = "Confusion matrix"
+) -> Figure:
+    """Draw a ``Tensor[K, K]`` confusion matrix (rows: true class, columns: predicted class).
+
+    Args:
+        normalize: show each row as fractions of that class's items (recall on the diagonal).
+    """
+    if not isinstance(matrix, Tensor) or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"expected a square Tensor[K, K], got {getattr(matrix, 'shape', type(matrix))}")
+    if len(classes) != matrix.shape[0]:
+        raise ValueError(f"{len(classes)} class names for a {matrix.shape[0]}x{matrix.shape[0]} matrix")
+    m = matrix.double()
+    if normalize:
+        m = m / m.sum(dim=1, keepdim=True).clamp_min(1)
+    k = len(classes)
+    fig, ax = plt.subplots(figsize=(0.55 * k + 2.2, 0.55 * k + 1.2))
+    im = ax.imshow(m.numpy(), cmap=HEATMAP_CMAP, vmin=0, vmax=1 if normalize else None)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class" if normalize else "count")
+    for i in range(k):
+        for j in range(k):
+            v = float(m[i, j])
+            text = f"{v:.2f}" if normalize else f"{int(v)}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="black" if (v > 0.6 if normalize else v > float(m.max()) * 0.6) else "white")
+    ax.set_xticks(range(k), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), classes, fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

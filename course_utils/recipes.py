@@ -71,3 +71,151 @@ def train_mnist(
         return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
 
     return fit(model, train_loader, test_loader, opt, epochs, loss_fn, scheduler=scheduler, progress=progress)
+
+
+def train_cifar_fast(
+    model: nn.Module,
+    *,
+    epochs: int,
+    batch_size: int = 256,
+    lr: float = 0.2,
+    weight_decay: float = 5e-4,
+    label_smoothing: float = 0.2,
+    max_shift: int = 2,
+    train_subset: int | None = None,
+    channels_last: bool = False,
+    bf16: bool = False,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[History, dict[str, float]]:
+    """The fast CIFAR-10 recipe; returns the history and the final test accuracies.
+
+    What the speed records teach (Page's ResNet-9, Jordan's airbench), at a small scale:
+    the data stay on the device as uint8; flips and translations are done on whole
+    batches; label smoothing; one short one-cycle schedule for SGD with Nesterov
+    momentum; test-time flip augmentation. ``channels_last`` and ``bf16`` (mixed
+    precision) help on GPUs (and on CPUs with bf16 units); they are off by default.
+
+    Returns:
+        ``(history, {"test_accuracy": ..., "test_accuracy_tta": ...})`` on all 10,000 test images.
+    """
+    from .augment import random_hflip
+    from .data import channel_mean_std
+
+    torch.manual_seed(seed)
+    train = load_dataset("cifar10", "train")
+    if train_subset is not None:
+        train = train.subset(train_subset, seed=seed)
+    test = load_dataset("cifar10", "test")
+    mean, std = channel_mean_std(train.images)
+    gen = torch.Generator().manual_seed(seed)
+
+    def augment(x: Tensor) -> Tensor:
+        return random_translate(random_hflip(x, generator=gen), max_shift, gen)
+
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    train_loader = BatchLoader(train, batch_size, shuffle=True, mean=mean.float(), std=std.float(),
+                               augment=augment, device=device, seed=seed, drop_last=True)
+    test_loader = BatchLoader(test, 1000, mean=mean.float(), std=std.float(), device=device)
+    decay, no_decay = [], []
+    for p in model.parameters():  # no weight decay on batch-norm parameters and biases
+        (decay if p.ndim > 1 else no_decay).append(p)
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
+                           {"params": no_decay, "weight_decay": 0.0}], lr=lr, momentum=0.9, nesterov=True)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(train_loader),
+                                                    pct_start=0.25, anneal_strategy="linear")
+    device_type = torch.device(device).type
+
+    class _Wrapped(nn.Module):  # casts and memory format in one place, so fit() stays generic
+        def __init__(self, inner: nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: Tensor) -> Tensor:
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+                return self.inner(x).float()
+
+    wrapped = _Wrapped(model)
+
+    def loss_fn(logits: Tensor, y: Tensor) -> Tensor:
+        return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+
+    history = fit(wrapped, train_loader, None, opt, epochs, loss_fn, scheduler=scheduler, progress=progress)
+    from .training import predict_logits
+
+    logits, labels = predict_logits(wrapped, test_loader)
+    logits_tta, _ = predict_logits(wrapped, test_loader, tta_flip=True)
+    scores = {"test_accuracy": (logits.argmax(1) == labels).float().mean().item(),
+              "test_accuracy_tta": (logits_tta.argmax(1) == labels).float().mean().item()}
+    return history, scores
+
+
+def cifar_fast_settings(profile: str | None = None) -> dict:
+    """The fast recipe's sizes for a profile: model config, epochs, batch size, learning rate."""
+    from .models.cifar_fast import RESNET9_LIKE, FastCifarConfig
+    from .runtime import by_profile
+
+    return by_profile(
+        cpu={"config": FastCifarConfig(), "epochs": 5, "batch_size": 256, "lr": 0.2},
+        gpu={"config": RESNET9_LIKE, "epochs": 16, "batch_size": 512, "lr": 0.4},
+        profile=profile,  # type: ignore[arg-type]
+    )
+
+
+def bf16_available(device: torch.device | str) -> bool:
+    """Does mixed precision in bfloat16 pay off here? (CUDA GPUs, and CPUs with bf16 units.)"""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    mkldnn = getattr(torch.ops, "mkldnn", None)
+    return device.type == "cpu" and bool(mkldnn is not None and mkldnn._is_mkldnn_bf16_supported())
+
+
+def trained_cifar_model(
+    *,
+    profile: str | None = None,
+    device: torch.device | str | None = None,
+    retrain: bool = False,
+    **overrides,
+):
+    """A trained :class:`~course_utils.models.FastCifarNet` and its checkpoint metadata.
+
+    Loads ``<cache>/checkpoints/fast_cifar-<profile>.pt`` when present; otherwise trains
+    with the fast recipe on the active profile and caches the checkpoint, so that a
+    chapter that needs a trained CIFAR-10 model can run on its own.
+
+    Args:
+        retrain: train even if a checkpoint is cached.
+        overrides: replace settings of :func:`cifar_fast_settings` (e.g. ``epochs=1`` in tests);
+            they imply training, and the result replaces the cached checkpoint.
+    """
+    from .checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+    from .data import cache_dir, channel_mean_std
+    from .models import FastCifarNet
+    from .runtime import get_device, get_profile
+
+    profile = profile or get_profile()
+    device = device or get_device()
+    path = cache_dir("checkpoints") / f"fast_cifar-{profile}.pt"
+    if path.is_file() and not retrain and not overrides:
+        return load_checkpoint(path, device=device)
+    settings = {**cifar_fast_settings(profile), **overrides}
+    cfg = settings.pop("config")
+    model = FastCifarNet(cfg)
+    fast = bf16_available(device)
+    history, scores = train_cifar_fast(model, channels_last=fast, bf16=fast, device=device, **settings)
+    train = load_dataset("cifar10", "train")
+    mean, std = channel_mean_std(train.images)
+    meta = CheckpointMeta(
+        arch="fast_cifar", config={**cfg.__dict__, "widths": list(cfg.widths)},
+        mean=tuple(mean.tolist()), std=tuple(std.tolist()), classes=train.classes, input_size=(3, 32, 32),
+        metrics={**scores, "train_seconds": history.train_seconds, "epochs": history.epochs},
+        profile=profile, data_source=train.source,
+    )
+    save_checkpoint(path, model, meta)
+    return load_checkpoint(path, device=device)  # exactly what later calls will load

@@ -142,3 +142,53 @@ def fit(
             postfix["val_acc"] = f"{val_acc:.3f}"
         bar.set_postfix(postfix)
     return history
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], *, tta_flip: bool = False) -> tuple[Tensor, Tensor]:
+    """All logits and labels of ``loader``, on the CPU: ``(Tensor[N, K], Tensor[N])``.
+
+    Args:
+        tta_flip: test-time augmentation: average the logits of each image and its
+            left-right mirror (for datasets whose classes are mirror-symmetric, like CIFAR-10).
+    """
+    device = _device_of(model)
+    model.eval()
+    all_logits, all_labels = [], []
+    for x, y in loader:
+        x = x.to(device)
+        logits = model(x)
+        if tta_flip:
+            logits = (logits + model(x.flip(3))) / 2
+        all_logits.append(logits.float().cpu())
+        all_labels.append(y.cpu())
+    if not all_logits:
+        raise ValueError("the loader produced no batches")
+    return torch.cat(all_logits), torch.cat(all_labels)
+
+
+def confusion_matrix(predictions: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """``Tensor[K, K]`` of counts: row = true class, column = predicted class."""
+    if predictions.shape != labels.shape or predictions.ndim != 1:
+        raise ValueError(f"predictions and labels must be Tensor[N] of equal length, got "
+                         f"{tuple(predictions.shape)} and {tuple(labels.shape)}")
+    if len(labels) and (int(torch.cat([predictions, labels]).min()) < 0
+                        or int(torch.cat([predictions, labels]).max()) >= num_classes):
+        raise ValueError(f"class indices must lie in [0, {num_classes})")
+    flat = labels.long() * num_classes + predictions.long()
+    return torch.bincount(flat, minlength=num_classes * num_classes).view(num_classes, num_classes)
+
+
+def most_confident_mistakes(probs: Tensor, labels: Tensor, k: int = 8) -> Tensor:
+    """Indices of the ``k`` wrong predictions with the highest predicted probability (most confident first).
+
+    Args:
+        probs: ``Tensor[N, K]`` class probabilities (softmax outputs).
+        labels: ``Tensor[N]`` true classes.
+    """
+    if probs.ndim != 2 or labels.shape != (probs.shape[0],):
+        raise ValueError(f"expected probs Tensor[N, K] and labels Tensor[N], got {tuple(probs.shape)} and "
+                         f"{tuple(labels.shape)}")
+    conf, pred = probs.max(dim=1)
+    wrong = torch.nonzero(pred != labels).flatten()
+    return wrong[conf[wrong].argsort(descending=True)[:k]]

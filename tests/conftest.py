@@ -51,9 +51,13 @@ def mnist_pixels(n: int, offset: int) -> np.ndarray:
 
 
 def cifar_pixels(split: str, cls: int, number: int) -> np.ndarray:
-    """A 32x32 RGB image whose three channels hold (cls*20 + number, split code, 7)."""
-    value = np.array([cls * 20 + number, 100 if split == "train" else 200, 7], dtype=np.uint8)
-    return np.broadcast_to(value, (32, 32, 3)).copy()
+    """A 32x32 RGB image with known pixels: red is cls*20 + number everywhere, green is the split's
+    code (100 train, 200 test) plus the column, blue is 7 plus the row (so no channel is constant)."""
+    img = np.empty((32, 32, 3), dtype=np.uint8)
+    img[..., 0] = cls * 20 + number
+    img[..., 1] = (100 if split == "train" else 200) + np.arange(32)[None, :]
+    img[..., 2] = 7 + np.arange(32)[:, None]
+    return img
 
 
 def _encode(arr: np.ndarray, fmt: str) -> bytes:

@@ -113,11 +113,12 @@ def test_cifar_from_archive_is_ordered_by_class_then_number(fake_mirror):
     assert train.images.shape == (20, 3, 32, 32) and train.images.dtype == torch.uint8
     assert train.classes == CIFAR_CLASSES
     assert train.labels.tolist() == [c for c in range(10) for _ in range(2)]
-    # file 0002 before 0010 within each class; pixel values are (cls*20 + number, 100, 7)
+    # file 0002 before 0010 within each class; red holds cls*20 + number
     assert train.images[:, 0, 5, 5].tolist() == [c * 20 + k for c in range(10) for k in (2, 10)]
-    assert (train.images[:, 1] == 100).all() and (train.images[:, 2] == 7).all()
+    assert train.images[0, 1, 0, :3].tolist() == [100, 101, 102]  # green: 100 + column
+    assert train.images[0, 2, :3, 0].tolist() == [7, 8, 9]  # blue: 7 + row (CHW order kept)
     test = load_dataset("cifar10", "test")
-    assert test.labels.tolist() == list(range(10)) and (test.images[:, 1] == 200).all()
+    assert test.labels.tolist() == list(range(10)) and (test.images[:, 1, :, 0] == 200).all()
     assert train.class_counts().tolist() == [2] * 10
 
 
@@ -164,7 +165,8 @@ def test_cifar_jpeg_files_decode_close_to_their_pixels(tmp_path, monkeypatch):
     train = load_dataset("cifar10", "train")
     expected = torch.stack([torch.from_numpy(cifar_pixels("train", c, k)).permute(2, 0, 1)
                             for c in range(10) for k in (2, 10)])  # (N, 3, 32, 32)
-    assert (train.images.int() - expected.int()).abs().max() <= 3  # JPEG is lossy, flat images nearly exact
+    # JPEG is lossy: flat colours and one-level ramps come back within a few levels
+    assert (train.images.int() - expected.int()).abs().max() <= 8
 
 
 def test_cifar_unknown_class_folder_is_an_error(tmp_path, monkeypatch):

@@ -159,3 +159,17 @@ def test_plot_history():
     assert acc_ax.get_ylabel() == "accuracy (%)" and loss_ax.get_xlabel() == "epoch"
     with pytest.raises(ValueError, match="empty"):
         plot_history(History())
+
+
+def test_plot_confusion_matrix():
+    from course_utils.plotting import plot_confusion_matrix
+
+    cm = torch.tensor([[3, 1], [0, 4]])
+    fig = plot_confusion_matrix(cm, ["cat", "dog"])
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["0.00", "0.25", "0.75", "1.00"]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    counts = plot_confusion_matrix(cm, ["cat", "dog"], normalize=False).axes[0]
+    assert sorted(t.get_text() for t in counts.texts) == ["0", "1", "3", "4"]
+    with pytest.raises(ValueError, match="3 class names"):
+        plot_confusion_matrix(cm, ["a", "b", "c"])

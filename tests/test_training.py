@@ -93,3 +93,40 @@ def test_train_mnist_recipe_runs_on_the_fake_mirror(fake_mirror):
         assert history.epochs == 2 and all(0.0 <= a <= 1.0 for a in history.val_acc)
     with pytest.raises(ValueError, match="'sgd' or 'adam'"):
         train_mnist(CompactMNIST(), epochs=1, optimizer="lbfgs")
+
+
+def test_confusion_matrix_by_hand():
+    from course_utils.training import confusion_matrix
+
+    preds, labels = torch.tensor([0, 1, 1, 2, 2, 2]), torch.tensor([0, 1, 2, 2, 2, 0])
+    cm = confusion_matrix(preds, labels, 3)
+    assert cm.tolist() == [[1, 0, 1], [0, 1, 0], [0, 1, 2]]  # rows: true, columns: predicted
+    assert cm.sum() == 6 and cm.diagonal().sum() == 4
+    with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
+        confusion_matrix(torch.tensor([3]), torch.tensor([0]), 3)
+    with pytest.raises(ValueError, match="equal length"):
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 3)
+
+
+def test_most_confident_mistakes():
+    from course_utils.training import most_confident_mistakes
+
+    probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    labels = torch.tensor([0, 0, 1, 0])  # items 1, 2, 3 are wrong with confidence 0.8, 0.6, 0.7
+    assert most_confident_mistakes(probs, labels, k=2).tolist() == [1, 3]
+    with pytest.raises(ValueError, match=r"probs Tensor\[N, K\]"):
+        most_confident_mistakes(probs[0], labels)
+
+
+def test_predict_logits_with_flip_tta_is_symmetric():
+    from course_utils.training import predict_logits
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    x = torch.randn(5, 1, 3, 4)
+    loader = [(x, torch.zeros(5, dtype=torch.long))]
+    plain, labels = predict_logits(model, loader)
+    tta, _ = predict_logits(model, loader, tta_flip=True)
+    flipped, _ = predict_logits(model, [(x.flip(3), labels)], tta_flip=True)
+    assert torch.allclose(plain, model(x)) and torch.allclose(tta, (model(x) + model(x.flip(3))) / 2)
+    assert torch.allclose(tta, flipped)  # invariant to mirroring the input

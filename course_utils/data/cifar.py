@@ -158,7 +158,7 @@ def _from_torchvision(root: Path, split: str, download: bool) -> ImageDataset:
     ds = datasets.CIFAR10(str(root), train=split == "train", download=download)
     images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()  # (N, 32, 32, 3) -> (N, 3, 32, 32)
     labels = torch.tensor(ds.targets, dtype=torch.int64)
-    source = "download" if download else str(root)
+    source = "download" if download else str(root / "cifar-10-batches-py")
     return ImageDataset(images, labels, tuple(ds.classes), "cifar10", split, source)
 
 

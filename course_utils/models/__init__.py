@@ -21,6 +21,28 @@ def count_parameters(module: nn.Module, *, trainable_only: bool = True) -> int:
 
 __all__ = ["SeedNet", "count_parameters", "fully_connected_cifar", "seed_net_sequential"]
 
+from .cifar_fast import FastCifarConfig, FastCifarNet  # noqa: E402
 from .mnist import CompactConfig, CompactMNIST, seed_mnist_net  # noqa: E402
 
-__all__ += ["CompactConfig", "CompactMNIST", "seed_mnist_net"]
+
+def _compact_mnist(**config) -> CompactMNIST:
+    return CompactMNIST(CompactConfig(**config))
+
+
+def _fast_cifar(**config) -> FastCifarNet:
+    if "widths" in config:
+        config = {**config, "widths": tuple(config["widths"])}
+    return FastCifarNet(FastCifarConfig(**config))
+
+
+ARCHITECTURES = {
+    # name -> builder taking the checkpoint's config as keyword arguments
+    "seed_fc": fully_connected_cifar,
+    "seed_cnn": seed_net_sequential,
+    "seed_mnist": seed_mnist_net,
+    "compact_mnist": _compact_mnist,
+    "fast_cifar": _fast_cifar,
+}
+"""Architectures a checkpoint can name (``course_utils.checkpoint``)."""
+
+__all__ += ["ARCHITECTURES", "CompactConfig", "CompactMNIST", "FastCifarConfig", "FastCifarNet", "seed_mnist_net"]

@@ -1,0 +1,114 @@
+"""Checkpoint round-trip, and the prediction CLI on a synthetic and on a real CIFAR-10 test image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from course_utils import predict as predict_cli
+from course_utils.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from course_utils.models import CompactMNIST, FastCifarNet
+
+CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def cifar_meta(**overrides) -> CheckpointMeta:
+    base = dict(arch="fast_cifar", config={"widths": [16, 32, 64], "stem": 8}, mean=(0.49, 0.48, 0.45),
+                std=(0.25, 0.24, 0.26), classes=CIFAR_CLASSES, input_size=(3, 32, 32),
+                metrics={"test_accuracy": 0.5}, profile="cpu", data_source="test")
+    return CheckpointMeta(**{**base, **overrides})
+
+
+@pytest.fixture
+def cifar_checkpoint(tmp_path) -> Path:
+    torch.manual_seed(0)
+    model = FastCifarNet(widths=(16, 32, 64), stem=8)
+    return save_checkpoint(tmp_path / "ckpt" / "model.pt", model, cifar_meta())
+
+
+def test_round_trip_restores_weights_and_metadata(cifar_checkpoint):
+    torch.manual_seed(0)
+    original = FastCifarNet(widths=(16, 32, 64), stem=8).eval()
+    model, meta = load_checkpoint(cifar_checkpoint)
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.allclose(model(x), original(x), atol=1e-6) and not model.training
+    assert meta.classes == CIFAR_CLASSES and meta.mean == (0.49, 0.48, 0.45) and meta.input_size == (3, 32, 32)
+    assert meta.metrics == {"test_accuracy": 0.5} and meta.profile == "cpu" and meta.created
+    assert not list(cifar_checkpoint.parent.glob(".*.tmp"))  # written atomically
+
+
+def test_mnist_checkpoint_round_trip(tmp_path):
+    model = CompactMNIST()
+    meta = CheckpointMeta(arch="compact_mnist", config={}, mean=(0.1307,), std=(0.3081,),
+                          classes=tuple("0123456789"), input_size=(1, 28, 28))
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "m.pt", model, meta))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_checkpoint_errors(tmp_path, cifar_checkpoint):
+    with pytest.raises(ValueError, match="unknown architecture 'resnet1000'"):
+        save_checkpoint(tmp_path / "x.pt", FastCifarNet(), cifar_meta(arch="resnet1000"))
+    with pytest.raises(ValueError, match="one value per input channel"):
+        save_checkpoint(tmp_path / "x.pt", FastCifarNet(), cifar_meta(mean=(0.5,)))
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a course_utils checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "garbage.pt")
+
+
+def test_prepare_resizes_converts_and_normalises():
+    meta = cifar_meta(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    big_gray = Image.new("L", (64, 48), color=255)  # white, wrong size, one channel
+    x = predict_cli.prepare(big_gray, meta)
+    assert x.shape == (1, 3, 32, 32) and torch.allclose(x, torch.ones_like(x))  # (1 - 0.5) / 0.5
+
+
+def test_cli_prints_top_k(cifar_checkpoint, tmp_path, capsys):
+    img = tmp_path / "red.png"
+    Image.new("RGB", (32, 32), color=(200, 30, 30)).save(img)
+    assert predict_cli.main(["--checkpoint", str(cifar_checkpoint), "--image", str(img), "--top-k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("1. ")
+    assert all(line.split()[1] in CIFAR_CLASSES for line in lines)
+    assert predict_cli.main(["--checkpoint", str(cifar_checkpoint), "--image", str(img), "--json", "--top-k", "10"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    probs = [item["probability"] for item in record["top_k"]]
+    assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-3 and probs == sorted(probs, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "image, extra, message",
+    [("missing.png", [], "no image file"), ("notes.txt", [], "not an image"),
+     ("red.png", ["--top-k", "11"], "top-k must be between 1 and 10"),
+     ("http://127.0.0.1:9/cat.png", [], "could not download .* is the internet reachable")],
+)
+def test_cli_errors_exit_2(cifar_checkpoint, tmp_path, capsys, image, extra, message):
+    Image.new("RGB", (32, 32)).save(tmp_path / "red.png")
+    (tmp_path / "notes.txt").write_text("hello")
+    source = image if image.startswith("http") else str(tmp_path / image)
+    code = predict_cli.main(["--checkpoint", str(cifar_checkpoint), "--image", source, *extra])
+    assert code == 2
+    import re
+
+    assert re.search(message, capsys.readouterr().err)
+
+
+@pytest.mark.needs_data
+def test_cli_on_a_real_cifar_test_image(real_mirror, cifar_checkpoint, tmp_path, capsys):
+    from course_utils.data import load_dataset
+
+    test = load_dataset("cifar10", "test")
+    idx = int(test.per_class_indices(1)[0, 3])  # the first cat
+    path = tmp_path / "cat.png"
+    Image.fromarray(test.images[idx].permute(1, 2, 0).numpy()).save(path)
+    assert predict_cli.main(["--checkpoint", str(cifar_checkpoint), "--image", str(path), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert [item["class"] for item in record["top_k"]][0] in CIFAR_CLASSES and len(record["top_k"]) == 3
