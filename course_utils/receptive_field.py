@@ -114,12 +114,14 @@ class RFTable(list):
         return RFTable(keep, self.input_size)
 
     def _lines(self) -> list[str]:
-        head = f"{'layer':<22}{'type':<18}{'k':>4}{'s':>3}{'p':>3}{'d':>3}{'out':>9}{'jump':>6}{'RF':>6}{'start':>7}"
+        wn = max([len("layer")] + [len(r.name) for r in self]) + 2  # columns as wide as their contents
+        wt = max([len("type")] + [len(r.layer) for r in self]) + 1
+        head = f"{'layer':<{wn}}{'type':<{wt}}{'k':>4}{'s':>3}{'p':>3}{'d':>3}{'out':>8}{'jump':>6}{'RF':>6}{'start':>7}"
         rows = [head, "-" * len(head)]
         for r in self:
             rows.append(
-                f"{r.name[:21]:<22}{r.layer[:17]:<18}{_fmt(r.kernel):>4}{_fmt(r.stride):>3}{_fmt(r.padding):>3}"
-                f"{_fmt(r.dilation):>3}{_fmt(r.size):>9}{_fmt(r.jump):>6}{_fmt(r.rf):>6}{_fmt(r.start):>7}"
+                f"{r.name:<{wn}}{r.layer:<{wt}}{_fmt(r.kernel):>4}{_fmt(r.stride):>3}{_fmt(r.padding):>3}"
+                f"{_fmt(r.dilation):>3}{_fmt(r.size):>8}{_fmt(r.jump):>6}{_fmt(r.rf):>6}{_fmt(r.start):>7}"
             )
         return rows
 
