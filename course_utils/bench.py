@@ -80,19 +80,14 @@ def bench_mnist() -> dict[str, Any]:
 
 def bench_cifar() -> dict[str, Any]:
     from .data import load_dataset
-    from .models import FastCifarNet, count_parameters
-    from .recipes import bf16_available, cifar_fast_settings, train_cifar_fast
+    from .models import count_parameters
+    from .recipes import run_cifar_fast
 
-    device = runtime.get_device()
-    settings = cifar_fast_settings()
-    model = FastCifarNet(settings.pop("config"))
-    fast = bf16_available(device)
-    history, scores = train_cifar_fast(model, channels_last=fast, bf16=fast, device=device, progress=False,
-                                       **settings)
+    model, history, scores, _, bf16 = run_cifar_fast(progress=False)
     source = load_dataset("cifar10", "test").source
     return {"metric": "test_accuracy", "value": round(scores["test_accuracy"], 4),
             "test_accuracy_tta": round(scores["test_accuracy_tta"], 4), "parameters": count_parameters(model),
-            "seconds": round(history.train_seconds, 1), "epochs": history.epochs, "bf16": fast,
+            "seconds": round(history.train_seconds, 1), "epochs": history.epochs, "bf16": bf16,
             "data_source": "torchvision original" if source == "download" or source.endswith("batches-py")
             else f"JPEG mirror ({source})"}
 

@@ -176,6 +176,31 @@ def bf16_available(device: torch.device | str) -> bool:
     return device.type == "cpu" and bool(mkldnn is not None and mkldnn._is_mkldnn_bf16_supported())
 
 
+def run_cifar_fast(*, profile: str | None = None, device: torch.device | str | None = None,
+                   progress: bool = True, **overrides):
+    """Build the profile's :class:`~course_utils.models.FastCifarNet` and train it with the fast recipe.
+
+    Mixed precision and channels_last are used where they pay off (:func:`bf16_available`).
+
+    Args:
+        overrides: replace settings of :func:`cifar_fast_settings` (``config``, ``epochs``, ...).
+
+    Returns:
+        ``(model, history, scores, config, bf16)``.
+    """
+    from .models import FastCifarNet
+    from .runtime import get_device
+
+    device = device or get_device()
+    settings = {**cifar_fast_settings(profile), **overrides}
+    cfg = settings.pop("config")
+    model = FastCifarNet(cfg)
+    fast = bf16_available(device)
+    history, scores = train_cifar_fast(model, channels_last=fast, bf16=fast, device=device, progress=progress,
+                                       **settings)
+    return model, history, scores, cfg, fast
+
+
 def trained_cifar_model(
     *,
     profile: str | None = None,
@@ -196,7 +221,6 @@ def trained_cifar_model(
     """
     from .checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
     from .data import cache_dir, channel_mean_std
-    from .models import FastCifarNet
     from .runtime import get_device, get_profile
 
     profile = profile or get_profile()
@@ -204,11 +228,7 @@ def trained_cifar_model(
     path = cache_dir("checkpoints") / f"fast_cifar-{profile}.pt"
     if path.is_file() and not retrain and not overrides:
         return load_checkpoint(path, device=device)
-    settings = {**cifar_fast_settings(profile), **overrides}
-    cfg = settings.pop("config")
-    model = FastCifarNet(cfg)
-    fast = bf16_available(device)
-    history, scores = train_cifar_fast(model, channels_last=fast, bf16=fast, device=device, **settings)
+    model, history, scores, cfg, _ = run_cifar_fast(profile=profile, device=device, **overrides)
     train = load_dataset("cifar10", "train")
     mean, std = channel_mean_std(train.images)
     meta = CheckpointMeta(
