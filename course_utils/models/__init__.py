@@ -21,12 +21,19 @@ def count_parameters(module: nn.Module, *, trainable_only: bool = True) -> int:
 
 __all__ = ["SeedNet", "count_parameters", "fully_connected_cifar", "seed_net_sequential"]
 
+from .cifar_design import DesignConfig, DesignTargetNet  # noqa: E402
 from .cifar_fast import FastCifarConfig, FastCifarNet  # noqa: E402
 from .mnist import CompactConfig, CompactMNIST, seed_mnist_net  # noqa: E402
 
 
 def _compact_mnist(**config) -> CompactMNIST:
     return CompactMNIST(CompactConfig(**config))
+
+
+def _design_cifar(**config) -> DesignTargetNet:
+    if "widths" in config:
+        config = {**config, "widths": tuple(config["widths"])}
+    return DesignTargetNet(DesignConfig(**config))
 
 
 def _fast_cifar(**config) -> FastCifarNet:
@@ -42,7 +49,8 @@ ARCHITECTURES = {
     "seed_mnist": seed_mnist_net,
     "compact_mnist": _compact_mnist,
     "fast_cifar": _fast_cifar,
+    "design_cifar": _design_cifar,
 }
 """Architectures a checkpoint can name (``course_utils.checkpoint``)."""
 
-__all__ += ["ARCHITECTURES", "CompactConfig", "CompactMNIST", "FastCifarConfig", "FastCifarNet", "seed_mnist_net"]
+__all__ += ["ARCHITECTURES", "DesignConfig", "DesignTargetNet", "CompactConfig", "CompactMNIST", "FastCifarConfig", "FastCifarNet", "seed_mnist_net"]
