@@ -83,7 +83,7 @@ def bench_cifar() -> dict[str, Any]:
     from .models import count_parameters
     from .recipes import run_cifar_fast
 
-    model, history, scores, _, bf16 = run_cifar_fast(progress=False)
+    model, history, scores, _, bf16, _ = run_cifar_fast(progress=False)
     source = load_dataset("cifar10", "test").source
     return {"metric": "test_accuracy", "value": round(scores["test_accuracy"], 4),
             "test_accuracy_tta": round(scores["test_accuracy_tta"], 4), "parameters": count_parameters(model),

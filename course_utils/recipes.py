@@ -73,6 +73,17 @@ def train_mnist(
     return fit(model, train_loader, test_loader, opt, epochs, loss_fn, scheduler=scheduler, progress=progress)
 
 
+def cifar_train_split(train_subset: int | None = None, seed: int = 0):
+    """CIFAR-10's training set (or a class-balanced subset) and its per-channel mean and std."""
+    from .data import channel_mean_std
+
+    train = load_dataset("cifar10", "train")
+    if train_subset is not None:
+        train = train.subset(train_subset, seed=seed)
+    mean, std = channel_mean_std(train.images)
+    return train, mean, std
+
+
 def train_cifar_fast(
     model: nn.Module,
     *,
@@ -88,6 +99,7 @@ def train_cifar_fast(
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress: bool = True,
+    prepared: tuple | None = None,
 ) -> tuple[History, dict[str, float]]:
     """The fast CIFAR-10 recipe; returns the history and the final test accuracies.
 
@@ -97,18 +109,18 @@ def train_cifar_fast(
     momentum; test-time flip augmentation. ``channels_last`` and ``bf16`` (mixed
     precision) help on GPUs (and on CPUs with bf16 units); they are off by default.
 
+    Args:
+        prepared: ``(train, mean, std)`` from :func:`cifar_train_split`, if the caller has it
+            already (then ``train_subset`` is not used).
+
     Returns:
         ``(history, {"test_accuracy": ..., "test_accuracy_tta": ...})`` on all 10,000 test images.
     """
     from .augment import random_hflip
-    from .data import channel_mean_std
 
     torch.manual_seed(seed)
-    train = load_dataset("cifar10", "train")
-    if train_subset is not None:
-        train = train.subset(train_subset, seed=seed)
+    train, mean, std = prepared if prepared is not None else cifar_train_split(train_subset, seed)
     test = load_dataset("cifar10", "test")
-    mean, std = channel_mean_std(train.images)
     gen = torch.Generator().manual_seed(seed)
 
     def augment(x: Tensor) -> Tensor:
@@ -186,7 +198,8 @@ def run_cifar_fast(*, profile: str | None = None, device: torch.device | str | N
         overrides: replace settings of :func:`cifar_fast_settings` (``config``, ``epochs``, ...).
 
     Returns:
-        ``(model, history, scores, config, bf16)``.
+        ``(model, history, scores, config, bf16, prepared)`` with ``prepared = (train, mean, std)``,
+        the training data and the normalisation the model was trained with.
     """
     from .models import FastCifarNet
     from .runtime import get_device
@@ -194,11 +207,12 @@ def run_cifar_fast(*, profile: str | None = None, device: torch.device | str | N
     device = device or get_device()
     settings = {**cifar_fast_settings(profile), **overrides}
     cfg = settings.pop("config")
+    prepared = cifar_train_split(settings.pop("train_subset", None), settings.get("seed", 0))
     model = FastCifarNet(cfg)
     fast = bf16_available(device)
     history, scores = train_cifar_fast(model, channels_last=fast, bf16=fast, device=device, progress=progress,
-                                       **settings)
-    return model, history, scores, cfg, fast
+                                       prepared=prepared, **settings)
+    return model, history, scores, cfg, fast, prepared
 
 
 def trained_cifar_model(
@@ -220,7 +234,7 @@ def trained_cifar_model(
             they imply training, and the result replaces the cached checkpoint.
     """
     from .checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
-    from .data import cache_dir, channel_mean_std
+    from .data import cache_dir
     from .runtime import get_device, get_profile
 
     profile = profile or get_profile()
@@ -228,9 +242,8 @@ def trained_cifar_model(
     path = cache_dir("checkpoints") / f"fast_cifar-{profile}.pt"
     if path.is_file() and not retrain and not overrides:
         return load_checkpoint(path, device=device)
-    model, history, scores, cfg, _ = run_cifar_fast(profile=profile, device=device, **overrides)
-    train = load_dataset("cifar10", "train")
-    mean, std = channel_mean_std(train.images)
+    model, history, scores, cfg, _, (train, mean, std) = run_cifar_fast(profile=profile, device=device,
+                                                                        **overrides)
     meta = CheckpointMeta(
         arch="fast_cifar", config={**cfg.__dict__, "widths": list(cfg.widths)},
         mean=tuple(mean.tolist()), std=tuple(std.tolist()), classes=train.classes, input_size=(3, 32, 32),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 """Environment variable naming an offline mirror folder.
@@ -50,3 +54,40 @@ def cache_dir(*parts: str) -> Path:
     path = root.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def download_or_fail(
+    name: str,
+    split: str,
+    tried: list[str],
+    download: bool,
+    fetch: Callable[[Path], T],
+    expected: str,
+) -> T:
+    """The loaders' last resort: ``fetch(cache_dir("torchvision"))`` when downloads are allowed, else fail.
+
+    Args:
+        name, split: for the message, e.g. ``"MNIST"``, ``"train"``.
+        tried: what was already tried and why it did not work (extended here).
+        fetch: downloads into the given folder and returns the dataset.
+        expected: what the mirror folder should hold, for the message.
+
+    Raises:
+        DatasetNotFoundError: the download was disabled or failed; the message lists
+            every attempt and names ``COURSE_DATA_DIR``.
+    """
+    from .dataset import DatasetNotFoundError
+
+    if download:
+        root = cache_dir("torchvision")
+        try:
+            return fetch(root)
+        except Exception as err:  # network errors come in many types
+            tried.append(f"download into {root} failed ({type(err).__name__}: {err})")
+    else:
+        tried.append("download=False")
+    raise DatasetNotFoundError(
+        f"{name} ({split}) not found: " + "; ".join(tried) + ". "
+        f"Set {DATA_DIR_ENV} to a folder holding {expected} (on the course machines: "
+        f"../shared/data), or run where the internet is reachable."
+    )

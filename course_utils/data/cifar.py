@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._paths import DATA_DIR_ENV, cache_dir, data_dir
+from ._paths import DATA_DIR_ENV, cache_dir, data_dir, download_or_fail
 from .dataset import DatasetNotFoundError, ImageDataset
 
 CIFAR10_CLASSES: tuple[str, ...] = (
@@ -185,18 +185,8 @@ def load_cifar10(split: str = "train", *, download: bool = True) -> ImageDataset
         tried.append(f"{DATA_DIR_ENV}={mirror} has no {_ARCHIVE}, {_TREE}/ or cifar-10-batches-py/")
     else:
         tried.append(f"{DATA_DIR_ENV} is not set")
-    if download:
-        root = cache_dir("torchvision")
-        try:
-            return _from_torchvision(root, split, download=True)
-        except Exception as err:  # network errors come in many types
-            tried.append(f"download into {root} failed ({type(err).__name__}: {err})")
-    else:
-        tried.append("download=False")
-    raise DatasetNotFoundError(
-        f"CIFAR-10 ({split}) not found: " + "; ".join(tried) + ". "
-        f"Set {DATA_DIR_ENV} to a folder holding {_ARCHIVE} (on the course machines: "
-        f"../shared/data), or run where the internet is reachable."
+    return download_or_fail(
+        "CIFAR-10", split, tried, download, lambda root: _from_torchvision(root, split, download=True), f"{_ARCHIVE}"
     )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._paths import DATA_DIR_ENV, cache_dir, data_dir
-from .dataset import DatasetNotFoundError, ImageDataset
+from ._paths import DATA_DIR_ENV, data_dir, download_or_fail
+from .dataset import ImageDataset
 
 MNIST_CLASSES: tuple[str, ...] = tuple(str(d) for d in range(10))
 _FILES = {
@@ -55,18 +55,8 @@ def load_mnist(split: str = "train", *, download: bool = True) -> ImageDataset:
         tried.append(f"{DATA_DIR_ENV}={mirror} has no MNIST/raw/{_FILES[split][0]}")
     else:
         tried.append(f"{DATA_DIR_ENV} is not set")
-    if download:
-        root = cache_dir("torchvision")
-        try:
-            return _from_torchvision(root, split, download=True)
-        except Exception as err:  # network errors come in many types
-            tried.append(f"download into {root} failed ({type(err).__name__}: {err})")
-    else:
-        tried.append("download=False")
-    raise DatasetNotFoundError(
-        f"MNIST ({split}) not found: " + "; ".join(tried) + ". "
-        f"Set {DATA_DIR_ENV} to a folder holding MNIST/raw/*-ubyte (on the course machines: "
-        f"../shared/data), or run where the internet is reachable."
+    return download_or_fail(
+        "MNIST", split, tried, download, lambda root: _from_torchvision(root, split, download=True), "MNIST/raw/*-ubyte"
     )
 
 
