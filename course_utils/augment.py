@@ -44,3 +44,34 @@ def random_hflip(x: Tensor, p: float = 0.5, generator: torch.Generator | None = 
         raise ValueError(f"p must be a probability in [0, 1], got {p}")
     flip = (torch.rand(x.shape[0], generator=generator) < p).to(x.device).view(-1, 1, 1, 1)
     return torch.where(flip, x.flip(3), x)
+
+
+def cutout(
+    x: Tensor,
+    size: int,
+    fill: float | Tensor = 0.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Blank one ``size`` x ``size`` square per image at a random centre (DeVries & Taylor, 2017).
+
+    The centre may lie anywhere in the image, so squares near a border are clipped
+    (as in the paper). ``fill`` is a number or a per-channel ``Tensor[C]``; the paper
+    zeroes normalised images, which is the dataset's mean colour before normalisation.
+    """
+    _check(x)
+    if not isinstance(size, int) or size < 0:
+        raise ValueError(f"size must be a non-negative int, got {size!r}")
+    b, c, h, w = x.shape
+    fill = torch.as_tensor(fill, dtype=x.dtype, device=x.device)
+    if fill.ndim not in (0, 1) or (fill.ndim == 1 and fill.numel() != c):
+        raise ValueError(f"fill must be a number or a Tensor[{c}], got shape {tuple(fill.shape)}")
+    if size == 0:
+        return x
+    centres = torch.stack([torch.randint(0, h, (b,), generator=generator),
+                           torch.randint(0, w, (b,), generator=generator)], 1).to(x.device)  # (B, 2)
+    top = (centres[:, 0] - size // 2).view(b, 1, 1)
+    left = (centres[:, 1] - size // 2).view(b, 1, 1)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)  # (B, H, W)
+    return torch.where(inside.unsqueeze(1), fill.view(1, -1, 1, 1), x)

@@ -96,6 +96,23 @@ class ImageDataset(Dataset):
         idx = torch.as_tensor(indices, dtype=torch.long)
         return replace(self, images=self.images[idx], labels=self.labels[idx])
 
+    def keep_classes(self, names: Sequence[str]) -> "ImageDataset":
+        """Only the items of the classes ``names``, relabelled ``0..len(names)-1`` in that order.
+
+        ``load_dataset("cifar10", "train").keep_classes(["airplane", "automobile", "ship"])``
+        is the CIFAR-3 of the seed walk-through.
+        """
+        names = tuple(names)
+        unknown = [n for n in names if n not in self.classes]
+        if not names or unknown or len(set(names)) != len(names):
+            raise ValueError(f"names must be distinct classes of {self.name} {list(self.classes)}; "
+                             f"got {list(names)}")
+        old = torch.tensor([self.classes.index(n) for n in names])
+        mapping = torch.full((len(self.classes),), -1, dtype=torch.long)
+        mapping[old] = torch.arange(len(names))
+        keep = torch.nonzero(mapping[self.labels] >= 0).flatten()
+        return replace(self, images=self.images[keep], labels=mapping[self.labels[keep]], classes=names)
+
     def subset(self, n: int, *, seed: int = 0, per_class: bool = True) -> "ImageDataset":
         """A reproducible random subset of ``n`` items (the ``cpu`` profile's slices).
 

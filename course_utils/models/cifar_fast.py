@@ -19,7 +19,7 @@ class FastCifarConfig:
     """Widths of :class:`FastCifarNet`.
 
     The defaults (0.39 M parameters, about 12 M multiply-adds per image) fit the ``cpu``
-    profile: 5 epochs in about 140 s on two cores. :data:`RESNET9_LIKE` is the
+    profile: 5 epochs in about 120 s on two cores. :data:`RESNET9_LIKE` is the
     full-size variant for a GPU.
     """
 
