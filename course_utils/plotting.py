@@ -326,6 +326,56 @@ def show_heatmaps(
     return fig
 
 
+def show_attributions(
+    images: Tensor,
+    maps: Tensor,
+    titles: Sequence[str] | None = None,
+    *,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    alpha: float = 0.6,
+    suptitle: str | None = None,
+    size: float = 1.8,
+) -> Figure:
+    """Each image above its attribution map overlaid on a grey copy of it.
+
+    Args:
+        images: ``Tensor[N, C, H, W]`` as for :func:`show_images` (uint8, [0, 1], or
+            normalised with ``mean``/``std``).
+        maps: ``Tensor[N, H, W]``, one value per pixel (e.g. ``attribution.reduce_channels``);
+            each map is scaled to its own 0..max for display.
+        alpha: opacity of the heatmap over the image.
+    """
+    shown = to_display(images, mean=mean, std=std)  # (N, H, W, C)
+    if not isinstance(maps, Tensor) or maps.ndim != 3 or maps.shape[0] != shown.shape[0] \
+            or tuple(maps.shape[1:]) != shown.shape[1:3]:
+        raise ValueError(f"maps must be Tensor[N, H, W] matching the {shown.shape[0]} images of size "
+                         f"{shown.shape[1:3]}; got {getattr(maps, 'shape', type(maps).__name__)}")
+    n = shown.shape[0]
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"{len(titles)} titles for {n} images")
+    m = maps.detach().cpu().float()
+    m = m / m.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1)
+    grey = shown.mean(axis=3)  # (N, H, W)
+    fig, axes = plt.subplots(2, n, figsize=(size * n, 2 * size + 0.4), squeeze=False)
+    for k in range(n):
+        top, bottom = axes[0, k], axes[1, k]
+        top.imshow(shown[k].squeeze(), cmap="gray" if shown.shape[3] == 1 else None, interpolation="nearest")
+        bottom.imshow(grey[k], cmap="gray", interpolation="nearest")
+        bottom.imshow(m[k].numpy(), cmap=HEATMAP_CMAP, alpha=alpha, vmin=0, vmax=1, interpolation="nearest")
+        if titles is not None:
+            top.set_title(titles[k], fontsize=9)
+        for ax in (top, bottom):
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("image")
+    axes[1, 0].set_ylabel("attribution")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
 def plot_history(history, *, title: str = "Learning curves", size: tuple[float, float] = (8.0, 3.0)) -> Figure:
     """Loss and accuracy per epoch from a ``training.History`` (train, and validation when present)."""
     if not history.train_loss:

@@ -173,3 +173,20 @@ def test_plot_confusion_matrix():
     assert sorted(t.get_text() for t in counts.texts) == ["0", "1", "3", "4"]
     with pytest.raises(ValueError, match="3 class names"):
         plot_confusion_matrix(cm, ["a", "b", "c"])
+
+
+def test_show_attributions_overlays_each_map_on_its_image():
+    from course_utils.plotting import HEATMAP_CMAP, show_attributions
+
+    images = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
+    maps = torch.rand(3, 8, 8) * 5
+    fig = show_attributions(images, maps, ["a", "b", "c"], suptitle="s")
+    axes = fig.axes
+    assert len(axes) == 6 and [ax.get_title() for ax in axes[:3]] == ["a", "b", "c"]
+    overlay = axes[3].images[1]
+    assert overlay.get_cmap().name == HEATMAP_CMAP
+    assert abs(overlay.get_array().max() - 1.0) < 1e-6  # each map scaled to its own maximum
+    with pytest.raises(ValueError, match=r"maps must be Tensor\[N, H, W\]"):
+        show_attributions(images, torch.rand(2, 8, 8))
+    with pytest.raises(ValueError, match="2 titles for 3 images"):
+        show_attributions(images, maps, ["a", "b"])
