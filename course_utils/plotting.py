@@ -376,6 +376,63 @@ def show_attributions(
     return fig
 
 
+def show_detections(
+    images: Tensor,
+    detections: Sequence[dict],
+    class_names: Sequence[str],
+    *,
+    titles: Sequence[str] | None = None,
+    ncols: int = 4,
+    size: float = 2.4,
+    suptitle: str | None = None,
+    show_labels: bool = True,
+) -> Figure:
+    """Images with their boxes: one ``{"boxes": Tensor[n, 4] xyxy, "labels": Tensor[n]}`` dict per image.
+
+    A ``"scores"`` entry, when present, is written after the class name
+    (``show_labels=False`` draws the boxes only). Each class has its own colour
+    (matplotlib's tab10).
+    """
+    shown = to_display(images)  # (N, H, W, C)
+    n = shown.shape[0]
+    if len(detections) != n:
+        raise ValueError(f"{len(detections)} detection dicts for {n} images")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"{len(titles)} titles for {n} images")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k >= n:
+            continue
+        ax.imshow(shown[k], interpolation="nearest")
+        det = detections[k]
+        boxes = det["boxes"].detach().cpu().reshape(-1, 4)
+        labels = det["labels"].detach().cpu().reshape(-1)
+        scores = det.get("scores")
+        for j, (box, lab) in enumerate(zip(boxes.tolist(), labels.tolist())):
+            if not 0 <= lab < len(class_names):
+                raise ValueError(f"label {lab} outside the {len(class_names)} class names")
+            x0, y0, x1, y1 = box
+            colour = colours(lab % 10)
+            # box edges are pixel edges; imshow's pixel k spans k - 0.5 .. k + 0.5
+            ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=colour,
+                                       linewidth=1.5))
+            if not show_labels:
+                continue
+            text = class_names[lab] + (f" {float(scores[j]):.2f}" if scores is not None else "")
+            ax.text(x0 - 0.5, y0 - 1, text, color="white", fontsize=7, va="bottom",
+                    bbox={"facecolor": colour, "edgecolor": "none", "pad": 0.5, "alpha": 0.85})
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
 def plot_history(history, *, title: str = "Learning curves", size: tuple[float, float] = (8.0, 3.0)) -> Figure:
     """Loss and accuracy per epoch from a ``training.History`` (train, and validation when present)."""
     if not history.train_loss:

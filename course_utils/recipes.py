@@ -344,3 +344,132 @@ def trained_cifar_model(
     )
     save_checkpoint(path, model, meta)
     return load_checkpoint(path, device=device)  # exactly what later calls will load
+
+
+def yolo_settings(profile: str | None = None) -> dict:
+    """The YOLOv2 recipe's sizes for a profile: training scenes, epochs, batch size, learning rate, test scenes."""
+    from .runtime import by_profile
+
+    return by_profile(
+        cpu={"n_train": 6000, "epochs": 7, "batch_size": 32, "lr": 3e-3, "n_test": 500},
+        gpu={"n_train": 20000, "epochs": 30, "batch_size": 64, "lr": 3e-3, "n_test": 2000},
+        profile=profile,  # type: ignore[arg-type]
+    )
+
+
+def _run_detector(model: nn.Module, settings: dict, image_size: int, loss_fn: Callable, postprocess_fn: Callable,
+                  *, device: torch.device | str, progress: bool, train=None):
+    """Shared by :func:`run_yolo_shapes` and :func:`run_ssd_shapes`: data, training, mAP and inference time."""
+    import time
+
+    from .data.shapes import shapes_split
+    from .detection.train import evaluate_detector, scenes_to_data, train_detector
+
+    if train is None:
+        train = scenes_to_data(shapes_split("train", settings["n_train"], image_size))
+    elif len(train) != settings["n_train"]:
+        raise ValueError(f"train holds {len(train)} scenes, the settings say {settings['n_train']}")
+    test = scenes_to_data(shapes_split("test", settings["n_test"], image_size))
+    history = train_detector(model, train, loss_fn, epochs=settings["epochs"], lr=settings["lr"],
+                             batch_size=settings["batch_size"], bf16=bf16_available(device), device=device,
+                             progress=progress, seed=settings.get("seed", 0))
+    model = model.float().to(memory_format=torch.contiguous_format)
+    start = time.perf_counter()
+    result = evaluate_detector(model, test, postprocess_fn, device=device)
+    result["ms_per_image"] = 1000 * (time.perf_counter() - start) / len(test)
+    return model, history, result, test
+
+
+def run_yolo_shapes(*, profile: str | None = None, device: torch.device | str | None = None,
+                    progress: bool = True, train=None, **overrides):
+    """Train the small :class:`~course_utils.detection.yolo.YoloV2` on the shapes world and measure it.
+
+    Args:
+        train: the training :class:`~course_utils.detection.train.DetectionData`, if the
+            caller has generated it already (it must hold the profile's ``n_train`` scenes).
+
+    Returns:
+        ``(model, cfg, history, result, test_data)`` where ``result`` is
+        :func:`~course_utils.detection.metrics.mean_average_precision`'s dict on the test split
+        plus ``"ms_per_image"`` (inference, batch of 64, post-processing included).
+    """
+    from .detection.yolo import YoloConfig, YoloV2, build_targets, postprocess, yolo_loss
+    from .runtime import get_device
+
+    s = {**yolo_settings(profile), **overrides}
+    cfg = s.get("config", YoloConfig())
+    anchors = torch.tensor(cfg.anchors)
+
+    def loss_fn(raw: Tensor, boxes: list[Tensor], labels: list[Tensor]):
+        return yolo_loss(raw, build_targets(boxes, labels, anchors, cfg.grid, cfg.stride), anchors, cfg.image_size)
+
+    model, history, result, test = _run_detector(
+        YoloV2(cfg), s, cfg.image_size, loss_fn, lambda raw: postprocess(raw, anchors, cfg.stride),
+        device=device or get_device(), progress=progress, train=train)
+    return model, cfg, history, result, test
+
+
+def ssd_settings(profile: str | None = None) -> dict:
+    """The SSD recipe's sizes for a profile (the same data as :func:`yolo_settings`)."""
+    from .runtime import by_profile
+
+    return by_profile(
+        cpu={"n_train": 6000, "epochs": 6, "batch_size": 32, "lr": 3e-3, "n_test": 500},
+        gpu={"n_train": 20000, "epochs": 30, "batch_size": 64, "lr": 3e-3, "n_test": 2000},
+        profile=profile,  # type: ignore[arg-type]
+    )
+
+
+def run_ssd_shapes(*, profile: str | None = None, device: torch.device | str | None = None,
+                   progress: bool = True, train=None, **overrides):
+    """Train the small :class:`~course_utils.detection.ssd.SmallSSD` on the shapes world and measure it.
+
+    Returns ``(model, cfg, history, result, test_data)`` as :func:`run_yolo_shapes`.
+    """
+    from .detection.ssd import SmallSSD, SSDConfig, postprocess, ssd_loss
+    from .runtime import get_device
+
+    s = {**ssd_settings(profile), **overrides}
+    cfg = s.get("config", SSDConfig())
+    model = SmallSSD(cfg)
+    defaults = model.defaults
+
+    def loss_fn(out: tuple[Tensor, Tensor], boxes: list[Tensor], labels: list[Tensor]):
+        return ssd_loss(out[0], out[1], defaults, boxes, labels, image_size=cfg.image_size)
+
+    model, history, result, test = _run_detector(
+        model, s, cfg.image_size, loss_fn, lambda out: postprocess(out[0], out[1], defaults, cfg.image_size),
+        device=device or get_device(), progress=progress, train=train)
+    return model, cfg, history, result, test
+
+
+def trained_yolo_model(*, profile: str | None = None, device: torch.device | str | None = None,
+                       train=None, progress: bool = True):
+    """The YOLOv2 of the detection chapter: loaded from the cache, or trained with :func:`run_yolo_shapes` and cached.
+
+    Returns ``(model, cfg, metrics)`` with metrics ``{"map", "ap", "train_seconds", "ms_per_image",
+    "loss" (per epoch), "epochs"}`` measured when it was trained.
+    """
+    from dataclasses import asdict
+
+    from .data import cache_dir
+    from .detection.yolo import YoloConfig, YoloV2
+    from .runtime import get_device, get_profile
+
+    profile = profile or get_profile()
+    device = device or get_device()
+    path = cache_dir("checkpoints") / f"yolo_shapes-{profile}.pt"
+    if path.is_file():
+        saved = torch.load(path, map_location=device, weights_only=True)
+        cfg = YoloConfig(**{**saved["config"], "anchors": tuple(map(tuple, saved["config"]["anchors"])),
+                            "widths": tuple(saved["config"]["widths"])})
+        model = YoloV2(cfg).to(device)
+        model.load_state_dict(saved["state_dict"])
+        return model.eval(), cfg, saved["metrics"]
+    model, cfg, history, result, _ = run_yolo_shapes(profile=profile, device=device, train=train, progress=progress)
+    metrics = {"map": result["map"], "ap": {int(k): v for k, v in result["ap"].items()},
+               "train_seconds": history.train_seconds, "ms_per_image": result["ms_per_image"],
+               "loss": history.loss, "epochs": len(history.loss)}
+    config = asdict(cfg)
+    torch.save({"state_dict": model.state_dict(), "config": config, "metrics": metrics}, path)
+    return model.eval(), cfg, metrics

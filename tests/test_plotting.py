@@ -190,3 +190,22 @@ def test_show_attributions_overlays_each_map_on_its_image():
         show_attributions(images, torch.rand(2, 8, 8))
     with pytest.raises(ValueError, match="2 titles for 3 images"):
         show_attributions(images, maps, ["a", "b"])
+
+
+def test_show_detections_draws_one_rectangle_per_box():
+    from course_utils.plotting import show_detections
+
+    images = torch.zeros(2, 3, 16, 16, dtype=torch.uint8)
+    dets = [{"boxes": torch.tensor([[1.0, 2.0, 5.0, 8.0]]), "labels": torch.tensor([1])},
+            {"boxes": torch.tensor([[0.0, 0.0, 4.0, 4.0], [8.0, 8.0, 16.0, 16.0]]), "labels": torch.tensor([0, 1]),
+             "scores": torch.tensor([0.9, 0.5])}]
+    fig = show_detections(images, dets, ["circle", "square"], titles=["a", "b"])
+    axes = [ax for ax in fig.axes if ax.images]
+    assert [len(ax.patches) for ax in axes] == [1, 2]
+    (rect,) = axes[0].patches
+    assert rect.get_xy() == (0.5, 1.5) and rect.get_width() == 4 and rect.get_height() == 6
+    assert [t.get_text() for t in axes[1].texts] == ["circle 0.90", "square 0.50"]
+    with pytest.raises(ValueError, match="1 detection dicts for 2 images"):
+        show_detections(images, dets[:1], ["circle", "square"])
+    with pytest.raises(ValueError, match="label 1 outside the 1 class names"):
+        show_detections(images, dets, ["circle"])

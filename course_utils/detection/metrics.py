@@ -1,0 +1,132 @@
+"""Detection metrics: matching detections to ground truth, precision/recall, AP and mAP.
+
+The PASCAL VOC protocol (Everingham et al., 2010): for each class, sort all
+detections of the test set by decreasing score; a detection is a true positive
+if its IoU with a ground-truth box of its class and image is at least the
+threshold and that box has not been claimed by a higher-scoring detection;
+otherwise it is a false positive. Precision and recall along that ranking give
+the precision-recall curve; AP summarises it, mAP averages AP over classes.
+
+Predictions and targets are lists with one dict per image, as in torchvision's
+detection models: ``{"boxes": Tensor[N, 4] xyxy, "scores": Tensor[N], "labels": Tensor[N]}``
+and ``{"boxes": Tensor[M, 4], "labels": Tensor[M]}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from .boxes import box_iou
+
+
+def _check_image_dict(d: dict, keys: tuple[str, ...], what: str, i: int) -> None:
+    if not isinstance(d, dict) or any(k not in d for k in keys):
+        raise ValueError(f"{what}[{i}] must be a dict with keys {keys}, got "
+                         f"{sorted(d) if isinstance(d, dict) else type(d).__name__}")
+    n = len(d["boxes"])
+    if d["boxes"].ndim != 2 or d["boxes"].shape[1] != 4 or any(d[k].shape != (n,) for k in keys if k != "boxes"):
+        raise ValueError(f"{what}[{i}]: boxes must be Tensor[N, 4] and {[k for k in keys if k != 'boxes']} "
+                         f"Tensor[N]; got {{{', '.join(f'{k}: {tuple(d[k].shape)}' for k in keys)}}}")
+
+
+def match_detections(
+    predictions: Sequence[dict], targets: Sequence[dict], label: int, iou_threshold: float = 0.5
+) -> tuple[Tensor, Tensor, int]:
+    """Rank one class's detections over all images and mark each one true or false positive.
+
+    Returns:
+        ``(scores Tensor[D] in decreasing order, is_true_positive Tensor[D] bool,
+        number of ground-truth boxes of the class)``.
+    """
+    scores, hits = [], []
+    n_truth = 0
+    for pred, truth in zip(predictions, targets, strict=True):
+        t_boxes = truth["boxes"][truth["labels"] == label].float()
+        n_truth += len(t_boxes)
+        sel = pred["labels"] == label
+        p_boxes, p_scores = pred["boxes"][sel].float(), pred["scores"][sel].float()
+        order = p_scores.argsort(descending=True, stable=True)
+        p_boxes, p_scores = p_boxes[order], p_scores[order]
+        hit = torch.zeros(len(p_boxes), dtype=torch.bool)
+        if len(t_boxes) and len(p_boxes):
+            iou = box_iou(p_boxes, t_boxes)  # (D_i, M_i)
+            claimed = torch.zeros(len(t_boxes), dtype=torch.bool)
+            for d in range(len(p_boxes)):  # higher scores claim their best box first
+                best_iou, best = iou[d].max(0)
+                if best_iou >= iou_threshold and not claimed[best]:
+                    hit[d], claimed[best] = True, True
+        scores.append(p_scores.cpu())
+        hits.append(hit)
+    scores_t = torch.cat(scores) if scores else torch.zeros(0)
+    hits_t = torch.cat(hits) if hits else torch.zeros(0, dtype=torch.bool)
+    order = scores_t.argsort(descending=True, stable=True)
+    return scores_t[order], hits_t[order], n_truth
+
+
+def precision_recall(hits: Tensor, n_truth: int) -> tuple[Tensor, Tensor]:
+    """Precision and recall after each detection of a ranking (``Tensor[D]`` each, float64)."""
+    tp = hits.double().cumsum(0)
+    fp = (~hits).double().cumsum(0)
+    precision = tp / (tp + fp)
+    recall = tp / n_truth if n_truth > 0 else torch.zeros_like(tp)
+    return precision, recall
+
+
+def average_precision(precision: Tensor, recall: Tensor, interpolation: str = "all-point") -> float:
+    """Area under the interpolated precision-recall curve.
+
+    ``"all-point"`` (VOC 2010 on): interpolate precision as the best precision at any
+    recall >= r, and integrate over recall exactly. ``"11-point"`` (VOC 2007): mean of
+    that interpolated precision at recall 0, 0.1, ..., 1.
+    """
+    if interpolation not in ("all-point", "11-point"):
+        raise ValueError(f"interpolation must be 'all-point' or '11-point', got {interpolation!r}")
+    if len(precision) == 0:
+        return 0.0
+    p = torch.cat([torch.zeros(1, dtype=torch.float64), precision.double(), torch.zeros(1, dtype=torch.float64)])
+    r = torch.cat([torch.zeros(1, dtype=torch.float64), recall.double(), recall[-1:].double()])
+    envelope = p.flip(0).cummax(0).values.flip(0)  # best precision at this recall or beyond
+    if interpolation == "11-point":
+        points = torch.linspace(0, 1, 11, dtype=torch.float64)
+        best = [envelope[r >= t].max().item() if (r >= t).any() else 0.0 for t in points]
+        return float(sum(best) / 11)
+    steps = r[1:] - r[:-1]  # recall increases only at true positives
+    return float((steps * envelope[1:]).sum())
+
+
+def mean_average_precision(
+    predictions: Sequence[dict],
+    targets: Sequence[dict],
+    iou_threshold: float = 0.5,
+    interpolation: str = "all-point",
+    num_classes: int | None = None,
+) -> dict:
+    """mAP over the classes that have ground truth in ``targets``.
+
+    Returns:
+        ``{"map": float, "ap": {label: AP}, "n_truth": {label: count}}``; a class
+        without ground-truth boxes gets no AP (it cannot be recalled) and does not
+        count in the mean; with no ground truth at all, ``map`` is NaN.
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"{len(predictions)} prediction dicts for {len(targets)} images")
+    if not 0 < iou_threshold <= 1:
+        raise ValueError(f"iou_threshold must lie in (0, 1], got {iou_threshold}")
+    for i, (p, t) in enumerate(zip(predictions, targets)):
+        _check_image_dict(p, ("boxes", "scores", "labels"), "predictions", i)
+        _check_image_dict(t, ("boxes", "labels"), "targets", i)
+    labels = set()
+    for t in targets:
+        labels.update(int(v) for v in t["labels"])
+    if num_classes is not None:
+        labels = {c for c in labels if c < num_classes}
+    ap, counts = {}, {}
+    for c in sorted(labels):
+        _, hits, n_truth = match_detections(predictions, targets, c, iou_threshold)
+        precision, recall = precision_recall(hits, n_truth)
+        ap[c] = average_precision(precision, recall, interpolation)
+        counts[c] = n_truth
+    return {"map": float(sum(ap.values()) / len(ap)) if ap else float("nan"), "ap": ap, "n_truth": counts}
