@@ -215,3 +215,18 @@ def test_bench_yolo_record(monkeypatch):
     assert record["task"] == "yolo" and record["epochs"] == 1 and record["test_images"] == 8
     assert 0.0 <= record["value"] <= 1.0 and set(record["ap_per_class"]) <= set(SHAPES)
     assert {"parameters", "seconds", "inference_ms_per_image", "device", "profile"} <= record.keys()
+
+
+def test_large_splits_are_cached_and_reload_identically():
+    from course_utils.data import cache_dir
+
+    first = shapes_split("val", 5, 32, cache=True)
+    files = list(cache_dir("shapes").glob("val-5-32-*.pt"))
+    assert len(files) == 1
+    again = shapes_split("val", 5, 32, cache=True)  # loaded from the file
+    assert all(torch.equal(a.image, b.image) and a.objects == b.objects and a.describe() == b.describe()
+               for a, b in zip(first, again))
+    fresh = shapes_split("val", 5, 32, cache=False)
+    assert all(torch.equal(a.image, b.image) for a, b in zip(first, fresh))
+    shapes_split("val", 5, 32, cache=True, max_objects=1)
+    assert len(list(cache_dir("shapes").glob("val-5-32-*.pt"))) == 2  # other arguments, another file

@@ -208,10 +208,52 @@ def make_scene(seed: int, size: int = 64, *, max_objects: int = 4, min_size: flo
     return Scene(image=img, objects=objects, background=kind, seed=seed, size=size)
 
 
-def shapes_split(split: str, n: int, size: int = 64, **scene_kwargs) -> list[Scene]:
-    """Scenes ``0..n-1`` of a split (``"train"``, ``"val"`` or ``"test"``)."""
+CACHE_PIXELS = 20_000_000
+"""Splits with more pixels than this (e.g. 5,000 scenes of 64x64) are cached on disk by default."""
+
+
+def _cache_path(split: str, n: int, size: int, scene_kwargs: dict):
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from ._paths import cache_dir
+
+    # The key includes this file's source, so a change to the generator invalidates old caches.
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    args = hashlib.sha256(json.dumps(scene_kwargs, sort_keys=True).encode()).hexdigest()[:8]
+    return cache_dir("shapes") / f"{split}-{n}-{size}-{args}-{code}.pt"
+
+
+def shapes_split(split: str, n: int, size: int = 64, *, cache: bool | None = None, **scene_kwargs) -> list[Scene]:
+    """Scenes ``0..n-1`` of a split (``"train"``, ``"val"`` or ``"test"``).
+
+    Args:
+        cache: keep the generated split in the cache folder and load it from there next
+            time; None: only for splits larger than :data:`CACHE_PIXELS` pixels.
+        scene_kwargs: passed to :func:`make_scene` (``max_objects``, ``min_size``, ``max_size``).
+    """
+    import json
+
     if split not in SPLIT_OFFSETS:
         raise ValueError(f"unknown split {split!r}; expected one of {list(SPLIT_OFFSETS)}")
     if not 0 < n <= 10_000_000:
         raise ValueError(f"n must be between 1 and 10,000,000, got {n}")
-    return [make_scene(SPLIT_OFFSETS[split] + i, size, **scene_kwargs) for i in range(n)]
+    if cache is None:
+        cache = n * size * size > CACHE_PIXELS
+    path = _cache_path(split, n, size, scene_kwargs) if cache else None
+    if path is not None and path.is_file():
+        saved = torch.load(path, weights_only=True)
+        return [Scene(image=img, background=d["background"], seed=d["seed"], size=size,
+                      objects=[ShapeObject(o["shape"], o["colour"], tuple(o["box"]), o["truncated"])
+                               for o in d["objects"]])
+                for img, d in zip(saved["images"], json.loads(saved["scenes"]))]
+    scenes = [make_scene(SPLIT_OFFSETS[split] + i, size, **scene_kwargs) for i in range(n)]
+    if path is not None:
+        meta = [{"seed": sc.seed, "background": sc.background,
+                 "objects": [{"shape": o.shape, "colour": o.colour, "box": list(o.box), "truncated": o.truncated}
+                             for o in sc.objects]} for sc in scenes]
+        tmp = path.with_suffix(".tmp")
+        torch.save({"images": torch.stack([sc.image for sc in scenes]), "scenes": json.dumps(meta)}, tmp)
+        tmp.replace(path)  # atomic: a half-written file is never read
+    return scenes
