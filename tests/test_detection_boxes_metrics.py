@@ -137,3 +137,17 @@ def test_map_errors():
         mean_average_precision([{"boxes": torch.zeros(1, 4)}], [good])
     with pytest.raises(ValueError, match="interpolation"):
         average_precision(torch.ones(1), torch.ones(1), "101-point")
+
+
+def test_recall_by_size_by_hand():
+    from course_utils.detection.metrics import recall_by_size
+
+    truth = [{"boxes": torch.tensor([[0.0, 0, 8, 8], [20.0, 20, 50, 50], [0.0, 40, 10, 50]]),
+              "labels": torch.tensor([0, 1, 0])}]
+    preds = [{"boxes": torch.tensor([[0.0, 0, 8, 9], [20.0, 20, 50, 50], [0.0, 40, 10, 50]]),
+              "scores": torch.ones(3), "labels": torch.tensor([0, 1, 2])}]  # the last has the wrong class
+    out = recall_by_size(preds, truth, limit=16)
+    # small: the 8x8 box is found (IoU 64/72), the 10x10 box is not (wrong class); large: found
+    assert out == {"small": 0.5, "large": 1.0, "n_small": 2, "n_large": 1}
+    with pytest.raises(ValueError, match="1 prediction dicts for 2 images"):
+        recall_by_size(preds, truth * 2)

@@ -130,3 +130,31 @@ def mean_average_precision(
         ap[c] = average_precision(precision, recall, interpolation)
         counts[c] = n_truth
     return {"map": float(sum(ap.values()) / len(ap)) if ap else float("nan"), "ap": ap, "n_truth": counts}
+
+
+def recall_by_size(predictions: Sequence[dict], targets: Sequence[dict], *, limit: float = 16.0,
+                   iou_threshold: float = 0.5) -> dict[str, float]:
+    """Recall of objects smaller and larger than ``limit`` pixels (the square root of the box area).
+
+    An object counts as found if some detection of its class overlaps it with IoU >=
+    ``iou_threshold`` (at any score; threshold the predictions first if you want one).
+
+    Returns:
+        ``{"small": recall, "large": recall, "n_small": count, "n_large": count}``
+        (a recall is NaN when its group is empty).
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"{len(predictions)} prediction dicts for {len(targets)} images")
+    found: dict[bool, list[bool]] = {True: [], False: []}
+    for pred, truth in zip(predictions, targets):
+        for box, label in zip(truth["boxes"].float(), truth["labels"]):
+            same = pred["labels"] == label
+            best = box_iou(box[None], pred["boxes"][same].float()).max().item() if same.any() else 0.0
+            side = float(((box[2] - box[0]) * (box[3] - box[1])).sqrt())
+            found[side < limit].append(best >= iou_threshold)
+
+    def rate(hits: list[bool]) -> float:
+        return sum(hits) / len(hits) if hits else float("nan")
+
+    return {"small": rate(found[True]), "large": rate(found[False]),
+            "n_small": len(found[True]), "n_large": len(found[False])}

@@ -239,9 +239,8 @@ def yolo_loss(
     if objectness_target == "iou":
         t_boxes = targets.boxes.to(device)
         iou = torch.zeros_like(obj)
-        if resp.any():
-            p, t = decoded[resp], t_boxes[resp]  # type: ignore[index]
-            iou[resp] = torch.diagonal(box_iou(p, t)) if len(p) else iou[resp]
+        if resp.any():  # IoU of each responsible prediction with its own ground truth
+            iou[resp] = torch.diagonal(box_iou(decoded[resp], t_boxes[resp]))  # type: ignore[index]
         t_obj = iou
     else:
         t_obj = resp.to(raw.dtype)
