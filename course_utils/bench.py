@@ -17,6 +17,9 @@ Tasks:
                    and 30); the same measurements as yolo
     mnist          train the compact MNIST network (fewer than 20,000 parameters) on the
                    active profile: cpu 3 epochs, gpu 15; test accuracy on all 10,000 test images
+    vlm            the multimodal LLM's offline recipe, stages 0-2 and the baselines (cpu: 3,000 scenes);
+                   held-out question-answering exact match by type, baselines, parameters per part,
+                   seconds per stage
 """
 
 from __future__ import annotations
@@ -120,7 +123,23 @@ def bench_ssd() -> dict[str, Any]:
     return _bench_detector("ssd")
 
 
+def bench_vlm() -> dict[str, Any]:
+    from .vlm.recipe import run_vlm
+
+    m = run_vlm(progress=False)["metrics"]
+    pick = lambda r: {"accuracy": round(r["accuracy"], 4), "by_type": r["by_type"]}  # noqa: E731
+    return {"metric": "qa_exact_match", "value": round(m["qa"]["accuracy"], 4), "by_type": m["qa"]["by_type"],
+            "held_out_combos": m["qa"]["held_out"], "test_questions": m["qa"]["n"],
+            "baselines": {"text_only": pick(m["text_only"]), "no_stage1": pick(m["no_stage1"]),
+                          "majority": pick(m["majority"])},
+            "stage1_caption_attributes": m["stage1_caption_attributes"],
+            "stage2_describe_attributes": m["stage2_describe_attributes"],
+            "parameters": m["parameters"], "seconds_per_stage": m["seconds"],
+            "seconds": round(sum(m["seconds"].values()), 1)}
+
+
 TASKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "vlm": bench_vlm,
     "cifar": bench_cifar,
     "yolo": bench_yolo,
     "ssd": bench_ssd,

@@ -1,0 +1,71 @@
+"""Scoring a multimodal model: exact-match QA by type, caption attributes, and baselines."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Sequence
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ..data.shapes import Scene
+from .data import QARecord, attribute_accuracy
+from .model import VisionLanguageModel
+
+
+def normalise(text: str) -> str:
+    """Lower case, single spaces, no final full stop: what exact match compares."""
+    return " ".join(text.lower().strip().rstrip(".").split())
+
+
+def answer_all(vlm: VisionLanguageModel, features: Tensor | None, records: Sequence[QARecord], *,
+               batch_size: int = 256, max_new_tokens: int = 6, progress: bool = False) -> list[str]:
+    """Greedy answers to every record's question (``features[r.index]`` is its image; None: text only)."""
+    out: list[str] = []
+    for s in tqdm(range(0, len(records), batch_size), desc="answering", disable=not progress):
+        chunk = records[s:s + batch_size]
+        f = None if features is None else features[torch.tensor([r.index for r in chunk])]
+        out += vlm.generate(f, [r.question for r in chunk], max_new_tokens=max_new_tokens)
+    return out
+
+
+def exact_match(predictions: Sequence[str], records: Sequence[QARecord]) -> dict:
+    """Exact-match accuracy overall, per question type, and on held-out (shape, colour) pairs."""
+    if len(predictions) != len(records):
+        raise ValueError(f"{len(predictions)} predictions for {len(records)} records")
+    if not records:
+        raise ValueError("no records to score")
+    hits = [normalise(p) == normalise(r.answer) for p, r in zip(predictions, records)]
+    by_type: dict[str, list[bool]] = defaultdict(list)
+    for h, r in zip(hits, records):
+        by_type[r.qtype].append(h)
+    held = [h for h, r in zip(hits, records) if r.held_out]
+    return {"accuracy": sum(hits) / len(hits),
+            "by_type": {t: round(sum(v) / len(v), 4) for t, v in by_type.items()},
+            "held_out": round(sum(held) / len(held), 4) if held else None,
+            "n": len(hits)}
+
+
+def majority_answers(train: Sequence[QARecord], test: Sequence[QARecord]) -> list[str]:
+    """Baseline (c): the most common training answer of each test record's question type."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for r in train:
+        counts[r.qtype][r.answer] += 1
+    return [counts[r.qtype].most_common(1)[0][0] if counts[r.qtype] else "" for r in test]
+
+
+def caption_scores(vlm: VisionLanguageModel, features: Tensor, scenes: Sequence[Scene], *,
+                   question: str | None = None, max_new_tokens: int = 40, batch_size: int = 256) -> dict:
+    """Generate a caption per scene (``question=None``: stage 1's image-only prompt) and score its facts.
+
+    Returns the mean :func:`data.attribute_accuracy`, the fraction of captions entirely
+    right, and the captions.
+    """
+    caps: list[str] = []
+    for s in range(0, len(scenes), batch_size):
+        f = features[s:s + batch_size]
+        caps += vlm.generate(f, [question] * len(f), max_new_tokens=max_new_tokens)
+    acc = [attribute_accuracy(c, sc) for c, sc in zip(caps, scenes)]
+    return {"attribute_accuracy": sum(acc) / len(acc), "all_right": sum(a == 1.0 for a in acc) / len(acc),
+            "captions": caps}

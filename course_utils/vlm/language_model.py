@@ -1,0 +1,127 @@
+"""The language model: phi-2 (full recipe) or a tiny ``PhiForCausalLM`` pretrained here on text.
+
+The tiny LM is the same ``transformers`` class as phi-2 -- parallel attention and
+MLP blocks, partial rotary position embeddings -- at about one thousandth of a
+percent of its size. Stage 0 teaches it the course's language (captions and
+question/answer text, no images), as phi-2 learnt English before the seed began.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from .config import VLMConfig
+
+
+def build_lm(cfg: VLMConfig, tokenizer):
+    """A ``transformers.PhiForCausalLM``: ``cfg.lm_name``'s weights (4-bit if ``cfg.load_in_4bit``) or tiny random ones.
+
+    A pretrained LM gets its token embeddings resized to ``len(tokenizer)``, as
+    the seed does (phi-2 has 51,200 embedding rows for 50,295 tokens).
+    """
+    from transformers import PhiConfig, PhiForCausalLM
+
+    if cfg.lm_name:
+        from transformers import AutoModelForCausalLM
+
+        kwargs = {}
+        if cfg.load_in_4bit:
+            kwargs["quantization_config"] = bnb_config()
+            kwargs["device_map"] = {"": 0}
+        model = AutoModelForCausalLM.from_pretrained(cfg.lm_name, dtype=torch.bfloat16, **kwargs)
+        model.resize_token_embeddings(len(tokenizer))
+        return model
+    eos = tokenizer.eos_token_id
+    conf = PhiConfig(vocab_size=len(tokenizer), hidden_size=cfg.d_lm, intermediate_size=cfg.lm_intermediate,
+                     num_hidden_layers=cfg.lm_layers, num_attention_heads=cfg.lm_heads,
+                     max_position_embeddings=cfg.max_positions, partial_rotary_factor=0.5,
+                     resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0,
+                     bos_token_id=eos, eos_token_id=eos, pad_token_id=tokenizer.pad_token_id,
+                     tie_word_embeddings=False)
+    return PhiForCausalLM(conf)
+
+
+def phi2_config():
+    """phi-2's architecture as a ``PhiConfig`` (2.78 B parameters; build it on the meta device)."""
+    from transformers import PhiConfig
+
+    return PhiConfig(vocab_size=51200, hidden_size=2560, intermediate_size=10240, num_hidden_layers=32,
+                     num_attention_heads=32, partial_rotary_factor=0.4, max_position_embeddings=2048)
+
+
+def bnb_config():
+    """QLoRA's 4-bit NF4 quantisation with bf16 compute (Dettmers et al., 2023); needs bitsandbytes and CUDA."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def lora_config(cfg: VLMConfig):
+    """peft's ``LoraConfig`` for a causal LM from ``cfg``'s rank, alpha, dropout and target layers."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=list(cfg.lora_targets), bias="none", task_type="CAUSAL_LM")
+
+
+def add_lora(lm, cfg: VLMConfig):
+    """Wrap ``lm`` in LoRA adapters (``peft.get_peft_model``): the base weights freeze, adapters train.
+
+    With ``cfg.load_in_4bit`` the model is first prepared for k-bit training (QLoRA).
+    """
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    if cfg.load_in_4bit:
+        lm = prepare_model_for_kbit_training(lm)
+    with warnings.catch_warnings():  # peft calls an API that transformers 5 renamed; harmless
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(lm, lora_config(cfg))
+
+
+def trainable_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    total = sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), total
+
+
+def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_size: int = 64,
+                lr: float = 3e-3, seed: int = 0, progress: bool = True) -> list[float]:
+    """Stage 0 for the LM: next-token prediction on ``texts`` (each ends with end-of-text).
+
+    AdamW with a one-cycle schedule; padding is masked out of the loss. Returns the loss per step.
+    """
+    from .data import collate
+
+    if not texts:
+        raise ValueError("no text to pretrain on")
+    device = next(lm.parameters()).device
+    feats = [{"input_ids": tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id],
+              "prompt_len": 0} for t in texts]
+    g = torch.Generator().manual_seed(seed)
+    steps = epochs * max(1, len(feats) // batch_size)
+    opt = torch.optim.AdamW(lm.parameters(), lr=lr, weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    lm.train()
+    losses: list[float] = []
+    bar = tqdm(total=steps, desc="stage 0: LM", disable=not progress, mininterval=1.0)
+    for _ in range(epochs):
+        perm = torch.randperm(len(feats), generator=g).tolist()
+        for s in range(0, max(1, len(feats) // batch_size) * batch_size, batch_size):
+            batch = collate(tokenizer, [feats[i] for i in perm[s:s + batch_size]])
+            out = lm(**{k: v.to(device) for k, v in batch.items()})
+            opt.zero_grad(set_to_none=True)
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(out.loss.item())
+            bar.update()
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+    bar.close()
+    lm.eval()
+    return losses

@@ -1,0 +1,187 @@
+"""The vision tower: a CLIP ViT, pretrained (full recipe) or trained contrastively here (offline).
+
+CLIP (Radford et al., 2021) learns an image encoder and a text encoder whose
+embeddings of matching image-caption pairs are close: a symmetric cross-entropy
+over the batch's image-text similarity matrix. LLaVA then uses the image
+encoder's *patch* features -- not the pooled embedding -- as the LM's visual
+tokens: ``[B, 50, 768]`` from ViT-B/32 at 224 px, minus the CLS token, is the
+seed's ``[B, 49, 768]``.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .config import CLIP_MEAN, CLIP_STD, VLMConfig
+
+
+def _vision_config_kwargs(cfg: VLMConfig) -> dict:
+    return dict(hidden_size=cfg.d_vision, intermediate_size=4 * cfg.d_vision if cfg.vision_layers > 1 else cfg.d_vision,
+                num_hidden_layers=cfg.vision_layers, num_attention_heads=cfg.vision_heads,
+                image_size=cfg.image_size, patch_size=cfg.patch_size, projection_dim=cfg.clip_embed_dim)
+
+
+def build_vision_tower(cfg: VLMConfig):
+    """A ``transformers.CLIPVisionModel``: ``cfg.vision_name``'s weights, or random ones of ``cfg``'s size."""
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    if cfg.vision_name:
+        return CLIPVisionModel.from_pretrained(cfg.vision_name)
+    return CLIPVisionModel(CLIPVisionConfig(**_vision_config_kwargs(cfg)))
+
+
+def build_clip(cfg: VLMConfig, tokenizer):
+    """A tiny two-tower ``transformers.CLIPModel`` (vision of ``cfg``'s size, a small text tower).
+
+    The text tower reads ``tokenizer``'s ids and pools at the first end-of-text token.
+    """
+    from transformers import CLIPConfig, CLIPModel
+
+    eos = tokenizer.eos_token_id
+    text = dict(vocab_size=len(tokenizer), hidden_size=cfg.text_width, intermediate_size=4 * cfg.text_width,
+                num_hidden_layers=cfg.text_layers, num_attention_heads=4, max_position_embeddings=64,
+                eos_token_id=eos, bos_token_id=eos, pad_token_id=tokenizer.pad_token_id,
+                projection_dim=cfg.clip_embed_dim)
+    return CLIPModel(CLIPConfig(text_config=text, vision_config=_vision_config_kwargs(cfg),
+                                projection_dim=cfg.clip_embed_dim))
+
+
+def preprocess(images: Tensor, cfg: VLMConfig, *, resize: bool = False) -> Tensor:
+    """uint8 images ``Tensor[B, 3, H, W]`` (or one ``[3, H, W]``) -> CLIP-normalised ``Tensor[B, 3, S, S]``.
+
+    ``S`` is ``cfg.image_size``. Images of another size raise ``ValueError`` unless
+    ``resize`` (bilinear, as CLIP's image processor resizes).
+    """
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected RGB images Tensor[B, 3, H, W], got {tuple(images.shape)}")
+    x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    size = cfg.image_size
+    if tuple(x.shape[-2:]) != (size, size):
+        if not resize:
+            raise ValueError(f"expected {size}x{size} images for this vision tower, got "
+                             f"{x.shape[-2]}x{x.shape[-1]}; pass resize=True to resize them")
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    mean = x.new_tensor(CLIP_MEAN)[None, :, None, None]
+    std = x.new_tensor(CLIP_STD)[None, :, None, None]
+    return (x - mean) / std
+
+
+def patch_features(vision_model, pixel_values: Tensor, feature_layer: int = -1) -> Tensor:
+    """CLIP patch features without the CLS token: ``Tensor[B, 3, S, S]`` -> ``Tensor[B, N, D]``.
+
+    ``vision_model`` is a ``CLIPVisionModel`` (or a ``CLIPModel``'s ``vision_model``);
+    ``feature_layer`` indexes its hidden states (-1: the last, as the seed; -2: LLaVA-1.5).
+    """
+    if feature_layer == -1:
+        hidden = vision_model(pixel_values=pixel_values).last_hidden_state  # (B, 1 + N, D)
+    else:
+        hidden = vision_model(pixel_values=pixel_values, output_hidden_states=True).hidden_states[feature_layer]
+    return hidden[:, 1:]  # drop CLS -> (B, N, D)
+
+
+@torch.no_grad()
+def encode_images(vision_model, images: Tensor, cfg: VLMConfig, *, batch_size: int = 256,
+                  resize: bool = False) -> Tensor:
+    """Patch features of many uint8 images, in batches, with the tower frozen -> ``Tensor[B, N, D]``.
+
+    The vision tower never trains after stage 0, so the chapter computes these once
+    and every later stage reads them (the seed recomputes them per batch).
+    """
+    vision_model.eval()
+    device = next(vision_model.parameters()).device
+    out = [patch_features(vision_model, preprocess(images[s:s + batch_size], cfg, resize=resize).to(device),
+                          cfg.feature_layer).float().cpu()
+           for s in range(0, len(images), batch_size)]
+    return torch.cat(out)
+
+
+def _embeds(out) -> Tensor:
+    # transformers 5 returns a model output whose pooler_output is the projected embedding; 4.x a tensor
+    return out if isinstance(out, Tensor) else out.pooler_output
+
+
+def clip_loss(clip, input_ids: Tensor, attention_mask: Tensor, pixel_values: Tensor,
+              negative_ids: Tensor | None = None, negative_mask: Tensor | None = None) -> Tensor:
+    """CLIP's symmetric cross-entropy, with optional hard-negative captions for the images.
+
+    Image ``i`` must pick caption ``i`` among the batch's ``B`` captions and the ``B``
+    negatives; caption ``i`` must pick image ``i`` among the ``B`` images. Without
+    negatives this is exactly ``CLIPModel(..., return_loss=True).loss``.
+    """
+    img = F.normalize(_embeds(clip.get_image_features(pixel_values=pixel_values)), dim=-1)  # (B, E)
+    txt = F.normalize(_embeds(clip.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1)
+    scale = clip.logit_scale.exp()
+    target = torch.arange(len(img), device=img.device)
+    per_text = scale * txt @ img.T  # (B, B): caption -> images
+    per_image = per_text.T  # (B, B): image -> captions
+    if negative_ids is not None:
+        neg = F.normalize(_embeds(clip.get_text_features(input_ids=negative_ids, attention_mask=negative_mask)), dim=-1)
+        per_image = torch.cat([per_image, scale * img @ neg.T], dim=1)  # (B, 2B)
+    return (F.cross_entropy(per_image, target) + F.cross_entropy(per_text, target)) / 2
+
+
+def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VLMConfig, *, epochs: int = 4,
+               batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True,
+               negatives: Callable[[int, random.Random], str] | None = None) -> list[float]:
+    """Contrastive training of a two-tower CLIP on image-caption pairs; returns the loss per step.
+
+    ``images``: ``Tensor[N, 3, S, S]`` uint8; ``captions``: ``N`` strings.
+    ``negatives(i, rng)``, if given, returns a hard-negative caption for image ``i``
+    (see :func:`clip_loss`). AdamW with a one-cycle schedule.
+    """
+    if len(images) != len(captions):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    device = next(clip.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    rng = random.Random(seed)
+
+    def encode(texts):
+        enc = tokenizer([t + tokenizer.eos_token for t in texts], padding=True, return_tensors="pt",
+                        add_special_tokens=False)
+        return enc["input_ids"].to(device), enc["attention_mask"].to(device)
+
+    steps = epochs * (len(images) // batch_size)
+    if steps == 0:
+        raise ValueError(f"{len(images)} images is less than one batch of {batch_size}")
+    opt = torch.optim.AdamW(clip.parameters(), lr=lr, weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    clip.train()
+    losses = []
+    bar = tqdm(total=steps, desc="stage 0: CLIP", disable=not progress, mininterval=1.0)
+    for _ in range(epochs):
+        perm = torch.randperm(len(images), generator=g)
+        for s in range(0, len(images) - batch_size + 1, batch_size):
+            idx = perm[s:s + batch_size]
+            x = preprocess(images[idx], cfg).to(device)  # no flips: positions are part of the captions
+            neg = encode([negatives(int(i), rng) for i in idx]) if negatives else (None, None)
+            loss = clip_loss(clip, *encode([captions[i] for i in idx]), x, *neg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            bar.update()
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+    bar.close()
+    clip.eval()
+    return losses
+
+
+@torch.no_grad()
+def retrieval_accuracy(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VLMConfig) -> float:
+    """Image -> caption top-1 retrieval accuracy among the given pairs (chance = 1 / N)."""
+    device = next(clip.parameters()).device
+    enc = tokenizer([c + tokenizer.eos_token for c in captions], padding=True, return_tensors="pt",
+                    add_special_tokens=False)
+    out = clip(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
+               pixel_values=preprocess(images, cfg).to(device))
+    pred = out.logits_per_image.argmax(dim=1).cpu()
+    return float((pred == torch.arange(len(images))).float().mean())
