@@ -180,8 +180,28 @@ def test_a_square_is_drawn_exactly_in_its_box():
     assert (ring == rgb).all(0).sum() == (y1 - y0) * (x1 - x0)  # and not one pixel more
 
 
+def test_scenes_without_cuts_or_cover():
+    # min_visible=1: no object hides any pixel of another; cut_fraction=0: none is cut by the border
+    from course_utils.data.shapes import COLOURS
+
+    checked = 0
+    for seed in range(60):
+        s = make_scene(seed, 48, max_objects=2, min_size=0.3, cut_fraction=0.0, min_visible=1.0)
+        assert not any(o.truncated for o in s.objects)
+        for o in s.objects:
+            if o.shape in ("square", "rectangle"):  # a box-filling shape: every pixel of its box is its colour
+                x0, y0, x1, y1 = map(int, o.box)
+                rgb = torch.tensor(COLOURS[o.colour], dtype=torch.uint8).view(3, 1, 1)
+                assert (s.image[:, y0:y1, x0:x1] == rgb).all()
+                checked += len(s.objects) - 1
+    assert checked > 5  # some of those boxes shared a scene with another object
+    # the default keeps the chapters' scenes as they were: some cut, some covered
+    assert any(o.truncated for seed in range(60) for o in make_scene(seed, 48, max_objects=2, min_size=0.3).objects)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: make_scene(0, 8), "at least 16"),
+    (lambda: make_scene(0, 64, cut_fraction=1.5), "cut_fraction and min_visible"),
     (lambda: shapes_split("dev", 3), "unknown split 'dev'"),
     (lambda: make_scene(0, 64, max_objects=0), "max_objects"),
 ])

@@ -271,6 +271,23 @@ def test_full_recipe_path_with_tiny_random_models(tok):
         encode_images(tower, images, cfg)
 
 
+def test_conv_stem_grid_and_errors():
+    from course_utils.vlm.vision import ConvStem
+
+    x = torch.randn(2, 3, 48, 48)
+    stem = ConvStem(96, 16, (16, 32, 64))
+    strides = [m.stride[0] for m in stem.net if isinstance(m, torch.nn.Conv2d)]
+    assert strides == [1, 2, 2, 2, 2]  # 2**4 = 16 pixels per patch
+    assert stem(x).shape == (2, 96, 3, 3) and stem.weight is stem.net[-1].weight
+    assert ConvStem(8, 32, (4, 8))(torch.randn(1, 3, 224, 224)).shape == (1, 8, 7, 7)  # ViT-B/32's 7 x 7 grid
+    tower = build_vision_tower(CFG)  # the course tower: a CLIPVisionModel with the stem as its patch embedding
+    assert sum(isinstance(m, ConvStem) for m in tower.modules()) == 1
+    assert tower(pixel_values=preprocess(torch.zeros(2, 3, 48, 48, dtype=torch.uint8), CFG)).last_hidden_state.shape \
+        == (2, 1 + CFG.n_patches, CFG.d_vision)
+    with pytest.raises(ValueError, match="power-of-two patch size"):
+        ConvStem(8, 12)
+
+
 def test_patch_features_drop_cls_and_pick_layer():
     cfg = tiny_config(d_vision=16, vision_layers=2, vision_heads=2)
     tower = build_vision_tower(cfg)

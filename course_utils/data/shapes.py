@@ -143,7 +143,7 @@ def _draw(draw: ImageDraw.ImageDraw, shape: str, box: tuple[float, float, float,
 
 
 def make_scene(seed: int, size: int = 64, *, max_objects: int = 4, min_size: float = 0.12,
-               max_size: float = 0.6) -> Scene:
+               max_size: float = 0.6, cut_fraction: float = 1 / 6, min_visible: float = 0.5) -> Scene:
     """Generate one scene, deterministically from ``seed``.
 
     Args:
@@ -151,13 +151,16 @@ def make_scene(seed: int, size: int = 64, *, max_objects: int = 4, min_size: flo
         max_objects: 1 to this many objects.
         min_size, max_size: object side lengths as fractions of the image size
             (before the aspect ratio stretches one side).
+        cut_fraction: the share of objects placed so that the border may cut them.
+        min_visible: the share of an earlier object's pixels that a later one must
+            leave visible (1.0: objects never cover each other).
 
     Circles and squares keep an aspect ratio of 1 (their names say so); rectangles
     get one between 1.5:1 and 2.6:1 either way (so they are never confused with
     squares by construction), triangles and diamonds any between 1:2.5 and 2.5:1. About one object in six is placed so
-    that the border cuts it (its box is clipped to the image). Objects may overlap,
-    but a new object is never placed where it would hide half or more of an earlier
-    one (after 10 tries it is left out).
+    that the border cuts it (its box is clipped to the image; ``cut_fraction``). Objects may
+    overlap, but a new object is never placed where it would hide more than
+    ``1 - min_visible`` of an earlier one (after 10 tries it is left out).
     """
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels, got {size}")
@@ -165,6 +168,8 @@ def make_scene(seed: int, size: int = 64, *, max_objects: int = 4, min_size: flo
         raise ValueError(f"max_objects must be between 1 and 12, got {max_objects}")
     if not 0 < min_size <= max_size <= 1:
         raise ValueError(f"need 0 < min_size <= max_size <= 1, got {min_size}, {max_size}")
+    if not (0 <= cut_fraction <= 1 and 0 <= min_visible <= 1):
+        raise ValueError(f"cut_fraction and min_visible must lie in [0, 1], got {cut_fraction}, {min_visible}")
     rng = np.random.default_rng(seed)
     pixels, kind = _background(rng, size)
     image = Image.fromarray(pixels)
@@ -185,7 +190,7 @@ def make_scene(seed: int, size: int = 64, *, max_objects: int = 4, min_size: flo
                 aspect = float(np.exp(rng.uniform(-0.9, 0.9)))
             w, h = max(4.0, side * math.sqrt(aspect)), max(4.0, side / math.sqrt(aspect))
             w, h = round(min(w, size)), round(min(h, size))
-            cut = rng.random() < 1 / 6
+            cut = rng.random() < cut_fraction
             lo_x, hi_x = (-w / 2, size - w / 2) if cut else (0, size - w)
             lo_y, hi_y = (-h / 2, size - h / 2) if cut else (0, size - h)
             x0, y0 = round(rng.uniform(lo_x, hi_x)), round(rng.uniform(lo_y, hi_y))
@@ -196,7 +201,7 @@ def make_scene(seed: int, size: int = 64, *, max_objects: int = 4, min_size: flo
             if mask.sum() < 12:
                 continue  # almost entirely outside the image
             after = np.where(mask, len(objects), owner)
-            if all((after == k).sum() >= 0.5 * drawn_area[k] for k in range(len(objects))):
+            if all((after == k).sum() >= min_visible * drawn_area[k] for k in range(len(objects))):
                 break
         else:
             continue  # no acceptable place: leave this object out

@@ -41,6 +41,7 @@ class VLMConfig:
     vision_layers: int = 3
     vision_heads: int = 4
     feature_layer: int = -1  # hidden state to use: -1 is the last (the seed); LLaVA-1.5 uses -2
+    conv_stem: tuple[int, ...] | None = (16, 32, 64)  # widths of a convolutional patch stem; None: CLIP's patch conv
     # --- text tower (only to pretrain the tiny CLIP contrastively) ---
     text_width: int = 64
     text_layers: int = 2
@@ -58,7 +59,7 @@ class VLMConfig:
     # --- LoRA (peft) ---
     lora_r: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    lora_dropout: float = 0.0  # the full recipe: 0.05 (dropout is a quarter of a CPU step at this size)
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2")  # phi's linear layers
     load_in_4bit: bool = False  # QLoRA: a 4-bit NF4 base model (bitsandbytes, CUDA only)
     eoi: str = EOI
@@ -76,7 +77,7 @@ class VLMConfig:
         Keeps ``image_size``, ``patch_size`` and ``d_vision`` (so ``[B, 49, 768]``
         stays ``[B, 49, 768]``) and shrinks depth, the LM width and the vocabulary.
         """
-        small = dict(vision_name=None, lm_name=None, vision_layers=1, vision_heads=4,
+        small = dict(vision_name=None, lm_name=None, vision_layers=1, vision_heads=4, conv_stem=self.conv_stem,
                      d_lm=64, lm_layers=1, lm_heads=4, lm_intermediate=128, load_in_4bit=False,
                      projector_hidden=None)
         small.update(overrides)
@@ -96,7 +97,7 @@ def full_recipe_config(**overrides) -> VLMConfig:
     """
     cfg = VLMConfig(
         vision_name="openai/clip-vit-base-patch32", image_size=224, patch_size=32, d_vision=768,
-        vision_layers=12, vision_heads=12,
+        vision_layers=12, vision_heads=12, conv_stem=None,
         lm_name="microsoft/phi-2", d_lm=2560, lm_layers=32, lm_heads=32, lm_intermediate=10240,
         max_positions=2048, vocab_size=51200,
         lora_r=64, lora_alpha=16, lora_dropout=0.05, load_in_4bit=True,

@@ -45,8 +45,8 @@ SEED_BUCKETS = ((1, 11, 10), (12, 17, 10), (18, 23, 9), (24, 40, 8), (41, 59, 6)
                 (80, 99, 4), (100, 119, 4))
 """The seed's stage-2 buckets: (shortest, longest answer in tokens, batch size) on a 15 GB T4."""
 
-SCENE_KWARGS = dict(max_objects=2, min_size=0.3, max_size=0.6)
-"""Scene settings for the multimodal chapter: 1-3 objects, large enough to see at 48 px."""
+SCENE_KWARGS = dict(max_objects=2, min_size=0.3, max_size=0.6, cut_fraction=0.0, min_visible=1.0)
+"""Scene settings for the multimodal chapter: 1-2 objects, large enough to see at 48 px, none covered or cut."""
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def build_lm(cfg: VLMConfig, tokenizer):
     conf = PhiConfig(vocab_size=len(tokenizer), hidden_size=cfg.d_lm, intermediate_size=cfg.lm_intermediate,
                      num_hidden_layers=cfg.lm_layers, num_attention_heads=cfg.lm_heads,
                      max_position_embeddings=cfg.max_positions, partial_rotary_factor=0.5,
-                     resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0,
+                     resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0, hidden_act="gelu",
                      bos_token_id=eos, eos_token_id=eos, pad_token_id=tokenizer.pad_token_id,
                      tie_word_embeddings=False)
     return PhiForCausalLM(conf)

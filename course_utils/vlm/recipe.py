@@ -29,8 +29,8 @@ STAGE2_BUCKETS = ((1, 3, 64), (4, 12, 48), (13, 60, 32))
 def vlm_settings(profile: str | None = None) -> dict:
     """Sizes of the offline recipe per profile (scenes, epochs, learning rates)."""
     return by_profile(
-        cpu={"n_train": 3000, "n_test": 300, "lm_lines": 8000, "clip_epochs": 12, "stage1_epochs": 3,
-             "stage2_epochs": 2, "lm_lr": 3e-3, "clip_lr": 3e-3, "stage1_lr": 1e-2, "stage2_lr": 3e-3,
+        cpu={"n_train": 3000, "n_test": 300, "lm_lines": 8000, "clip_epochs": 10, "stage1_epochs": 3,
+             "stage2_epochs": 3, "lm_lr": 3e-3, "clip_lr": 3e-3, "stage1_lr": 1e-2, "stage2_lr": 3e-3,
              "describe_every": 4},
         gpu={"n_train": 20000, "n_test": 1000, "lm_lines": 100000, "clip_epochs": 30, "stage1_epochs": 6,
              "stage2_epochs": 6, "lm_lr": 3e-3, "clip_lr": 3e-3, "stage1_lr": 1e-2, "stage2_lr": 3e-3,
