@@ -15,6 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import VLMConfig
+from .steps import optimiser_step
 
 
 def build_lm(cfg: VLMConfig, tokenizer):
@@ -114,14 +115,7 @@ def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_s
         for s in range(0, max(1, len(feats) // batch_size) * batch_size, batch_size):
             batch = collate(tokenizer, [feats[i] for i in perm[s:s + batch_size]])
             out = lm(**{k: v.to(device) for k, v in batch.items()})
-            opt.zero_grad(set_to_none=True)
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            losses.append(out.loss.item())
-            bar.update()
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+            optimiser_step(out.loss, opt, sched, losses, bar, clip_params=lm.parameters())
     bar.close()
     lm.eval()
     return losses

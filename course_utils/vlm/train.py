@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from .data import bucket_batches, caption_features, collate, qa_features
 from .language_model import add_lora
 from .model import VisionLanguageModel
+from .steps import optimiser_step
 
 
 def _fit(vlm: VisionLanguageModel, params: list[torch.nn.Parameter], features: Tensor | None, feats: list[dict],
@@ -33,14 +34,7 @@ def _fit(vlm: VisionLanguageModel, params: list[torch.nn.Parameter], features: T
             idx = batches[b]
             batch = collate(vlm.tokenizer, [feats[i] for i in idx])
             loss = vlm(None if features is None else features[idx], batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-            bar.update()
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+            optimiser_step(loss, opt, sched, losses, bar, clip_params=params)
     bar.close()
     vlm.eval()
     return losses

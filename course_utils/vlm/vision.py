@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .config import CLIP_MEAN, CLIP_STD, VLMConfig
+from .steps import optimiser_step
 
 
 def _vision_config_kwargs(cfg: VLMConfig) -> dict:
@@ -212,13 +213,7 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
             x = preprocess(images[idx], cfg).to(device)  # no flips: positions are part of the captions
             neg = encode([negatives(int(i), rng) for i in idx]) if negatives else (None, None)
             loss = clip_loss(clip, *encode([captions[i] for i in idx]), x, *neg)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-            bar.update()
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+            optimiser_step(loss, opt, sched, losses, bar)
     bar.close()
     clip.eval()
     return losses
