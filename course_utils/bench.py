@@ -130,6 +130,9 @@ def bench_vlm() -> dict[str, Any]:
     pick = lambda r: {"accuracy": round(r["accuracy"], 4), "by_type": r["by_type"]}  # noqa: E731
     return {"metric": "qa_exact_match", "value": round(m["qa"]["accuracy"], 4), "by_type": m["qa"]["by_type"],
             "held_out_combos": m["qa"]["held_out"], "test_questions": m["qa"]["n"],
+            "by_objects": {str(n): pick(r) for n, r in m["qa_by_objects"].items()},
+            "lm_reading_captions": {"accuracy": round(m["lm_reading"]["accuracy"], 4),
+                                    "by_objects": {str(n): pick(r) for n, r in m["lm_reading_by_objects"].items()}},
             "baselines": {"text_only": pick(m["text_only"]), "no_stage1": pick(m["no_stage1"]),
                           "majority": pick(m["majority"])},
             "stage1_caption_attributes": m["stage1_caption_attributes"],

@@ -383,3 +383,39 @@ def test_clip_loss_equals_transformers_and_negatives_raise_it(tok, scenes):
     assert all(n != c for n, c in zip(negs, caps))  # one attribute of one object changed
     neg = tok([c + tok.eos_token for c in negs], padding=True, return_tensors="pt", add_special_tokens=False)
     assert clip_loss(clip, enc["input_ids"], enc["attention_mask"], x, neg["input_ids"], neg["attention_mask"]) > ours
+
+
+# ------------------------------------------------------------------ evaluation
+
+def test_exact_match_by_objects_hand_case():
+    from course_utils.vlm.evaluate import exact_match_by_objects
+
+    one = _scene([ShapeObject("circle", "red", (0, 0, 20, 20), False)])
+    two = _scene([ShapeObject("circle", "red", (0, 0, 20, 20), False),
+                  ShapeObject("square", "blue", (24, 24, 44, 44), False)])
+    recs = [D.QARecord(0, "colour", "what colour is the circle?", "red"),
+            D.QARecord(1, "colour", "what colour is the circle?", "red"),
+            D.QARecord(1, "colour", "what colour is the square?", "blue"),
+            D.QARecord(1, "count", "how many shapes are there?", "two")]
+    out = exact_match_by_objects(["red", "blue", "blue.", "Two"], recs, [one, two])
+    assert sorted(out) == [1, 2]
+    assert out[1]["accuracy"] == 1.0 and out[1]["n"] == 1
+    assert out[2]["n"] == 3 and out[2]["accuracy"] == pytest.approx(2 / 3)  # "blue" for the circle is wrong
+    assert out[2]["by_type"] == {"colour": 0.5, "count": 1.0}
+    with pytest.raises(ValueError, match="predictions"):
+        exact_match_by_objects(["red"], recs, [one, two])
+    with pytest.raises(ValueError, match="scene 1 of only 1"):
+        exact_match_by_objects(["red"] * 4, recs, [one])
+
+
+def test_answer_from_captions_batches_agree(tok, scenes):
+    from course_utils.vlm.evaluate import answer_from_captions
+
+    torch.manual_seed(0)
+    lm = build_lm(CFG, tok)
+    recs = D.qa_records(scenes[:3], D.SHORT_TYPES)
+    one_by_one = answer_from_captions(lm, tok, scenes, recs, CFG.eoi, CFG.eoq, batch_size=1)
+    batched = answer_from_captions(lm, tok, scenes, recs, CFG.eoi, CFG.eoq, batch_size=len(recs))
+    assert len(batched) == len(recs) and batched == one_by_one  # left padding changes nothing
+    with pytest.raises(ValueError, match="of only 2 scenes"):
+        answer_from_captions(lm, tok, scenes[:2], recs, CFG.eoi, CFG.eoq)

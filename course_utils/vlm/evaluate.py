@@ -10,7 +10,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..data.shapes import Scene
-from .data import QARecord, attribute_accuracy
+from .data import QARecord, attribute_accuracy, caption
 from .model import VisionLanguageModel
 
 
@@ -45,6 +45,54 @@ def exact_match(predictions: Sequence[str], records: Sequence[QARecord]) -> dict
             "by_type": {t: round(sum(v) / len(v), 4) for t, v in by_type.items()},
             "held_out": round(sum(held) / len(held), 4) if held else None,
             "n": len(hits)}
+
+
+def exact_match_by_objects(predictions: Sequence[str], records: Sequence[QARecord],
+                           scenes: Sequence[Scene]) -> dict[int, dict]:
+    """:func:`exact_match` separately for scenes with 1, 2, ... objects (``scenes[r.index]`` is a record's scene).
+
+    With one object, a question needs no search: every image token belongs to it.
+    With two, the model must first find the object the question names (*binding*
+    an attribute to the right object), so the split shows whether it can.
+    Returns ``{number of objects: exact_match dict}``.
+    """
+    if len(predictions) != len(records):
+        raise ValueError(f"{len(predictions)} predictions for {len(records)} records")
+    if records and max(r.index for r in records) >= len(scenes):
+        raise ValueError(f"a record refers to scene {max(r.index for r in records)} of only {len(scenes)} scenes")
+    groups: dict[int, list[int]] = defaultdict(list)
+    for k, r in enumerate(records):
+        groups[len(scenes[r.index].objects)].append(k)
+    return {n: exact_match([predictions[k] for k in ks], [records[k] for k in ks]) for n, ks in sorted(groups.items())}
+
+
+@torch.no_grad()
+def answer_from_captions(lm, tokenizer, scenes: Sequence[Scene], records: Sequence[QARecord], eoi: str, eoq: str, *,
+                         batch_size: int = 256, max_new_tokens: int = 6) -> list[str]:
+    """A text-only LM's greedy answers when it *reads* each scene's caption instead of seeing the image.
+
+    The prompt is a stage-0 reading-comprehension line without its answer,
+    ``"<caption> <EOI> <question> <EOQ>"`` (:func:`data.text_corpus`), left-padded
+    for batched generation. This measures what the LM can do with perfect, verbal
+    "vision": an upper bound on what image tokens could give it.
+    """
+    if records and max(r.index for r in records) >= len(scenes):
+        raise ValueError(f"a record refers to scene {max(r.index for r in records)} of only {len(scenes)} scenes")
+    lm.eval()
+    device = next(lm.parameters()).device
+    pad = tokenizer.pad_token_id
+    out: list[str] = []
+    for s in range(0, len(records), batch_size):
+        chunk = records[s:s + batch_size]
+        rows = [tokenizer(f"{caption(scenes[r.index])} {eoi} {r.question} {eoq}", add_special_tokens=False)["input_ids"]
+                for r in chunk]
+        L = max(len(r) for r in rows)
+        ids = torch.tensor([[pad] * (L - len(r)) + r for r in rows], device=device)
+        mask = torch.tensor([[0] * (L - len(r)) + [1] * len(r) for r in rows], device=device)
+        gen = lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
+                          num_beams=1, eos_token_id=tokenizer.eos_token_id, pad_token_id=pad)
+        out += [t.strip() for t in tokenizer.batch_decode(gen[:, L:], skip_special_tokens=True)]
+    return out
 
 
 def majority_answers(train: Sequence[QARecord], test: Sequence[QARecord]) -> list[str]:
