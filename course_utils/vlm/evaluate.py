@@ -47,6 +47,12 @@ def exact_match(predictions: Sequence[str], records: Sequence[QARecord]) -> dict
             "n": len(hits)}
 
 
+def _check_scene_indices(records: Sequence[QARecord], scenes: Sequence[Scene]) -> None:
+    last = max((r.index for r in records), default=-1)
+    if last >= len(scenes):
+        raise ValueError(f"a record refers to scene {last} of only {len(scenes)} scenes")
+
+
 def exact_match_by_objects(predictions: Sequence[str], records: Sequence[QARecord],
                            scenes: Sequence[Scene]) -> dict[int, dict]:
     """:func:`exact_match` separately for scenes with 1, 2, ... objects (``scenes[r.index]`` is a record's scene).
@@ -58,8 +64,7 @@ def exact_match_by_objects(predictions: Sequence[str], records: Sequence[QARecor
     """
     if len(predictions) != len(records):
         raise ValueError(f"{len(predictions)} predictions for {len(records)} records")
-    if records and max(r.index for r in records) >= len(scenes):
-        raise ValueError(f"a record refers to scene {max(r.index for r in records)} of only {len(scenes)} scenes")
+    _check_scene_indices(records, scenes)
     groups: dict[int, list[int]] = defaultdict(list)
     for k, r in enumerate(records):
         groups[len(scenes[r.index].objects)].append(k)
@@ -73,11 +78,10 @@ def answer_from_captions(lm, tokenizer, scenes: Sequence[Scene], records: Sequen
 
     The prompt is a stage-0 reading-comprehension line without its answer,
     ``"<caption> <EOI> <question> <EOQ>"`` (:func:`data.text_corpus`), left-padded
-    for batched generation. This measures what the LM can do with perfect, verbal
-    "vision": an upper bound on what image tokens could give it.
+    for batched generation. Given the stage-0 LM, this measures what it can do
+    before stage 2 with perfect, verbal "vision" of the scene.
     """
-    if records and max(r.index for r in records) >= len(scenes):
-        raise ValueError(f"a record refers to scene {max(r.index for r in records)} of only {len(scenes)} scenes")
+    _check_scene_indices(records, scenes)
     lm.eval()
     device = next(lm.parameters()).device
     pad = tokenizer.pad_token_id
