@@ -433,6 +433,25 @@ def show_detections(
     return fig
 
 
+def grouped_bars(ax, series: dict[str, Sequence[float]], labels: Sequence[str], *,
+                 width: float | None = None) -> None:
+    """Draw several series of bars side by side on ``ax``, one group per label.
+
+    ``series`` maps a legend name to one value per label; the bars of a group
+    share ``0.8`` of the unit gap (``width`` each, default ``0.8 / len(series)``)
+    and the tick sits at the group's centre.
+    """
+    if not series:
+        raise ValueError("no series to draw")
+    bad = {name: len(v) for name, v in series.items() if len(v) != len(labels)}
+    if bad:
+        raise ValueError(f"each series needs one value per label ({len(labels)}), got {bad}")
+    width = width or 0.8 / len(series)
+    for k, (name, values) in enumerate(series.items()):
+        ax.bar([i + width * k for i in range(len(labels))], list(values), width=width, label=name)
+    ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(labels))], list(labels))
+
+
 def plot_history(history, *, title: str = "Learning curves", size: tuple[float, float] = (8.0, 3.0)) -> Figure:
     """Loss and accuracy per epoch from a ``training.History`` (train, and validation when present)."""
     if not history.train_loss:

@@ -209,3 +209,23 @@ def test_show_detections_draws_one_rectangle_per_box():
         show_detections(images, dets[:1], ["circle", "square"])
     with pytest.raises(ValueError, match="label 1 outside the 1 class names"):
         show_detections(images, dets, ["circle"])
+
+
+def test_grouped_bars_positions_and_errors():
+    import matplotlib.pyplot as plt
+
+    from course_utils.plotting import grouped_bars
+
+    fig, ax = plt.subplots()
+    grouped_bars(ax, {"a": [1.0, 2.0], "b": [3.0, 4.0]}, ["x", "y"])
+    bars = sorted(ax.patches, key=lambda b: b.get_x())
+    # width 0.8 / 2 = 0.4; series a at 0 and 1, series b at 0.4 and 1.4 (bar centres)
+    assert [round(b.get_x() + b.get_width() / 2, 6) for b in bars] == [0.0, 0.4, 1.0, 1.4]
+    assert [b.get_height() for b in bars] == [1.0, 3.0, 2.0, 4.0]
+    assert list(ax.get_xticks()) == pytest.approx([0.2, 1.2])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y"]
+    with pytest.raises(ValueError, match="one value per label"):
+        grouped_bars(ax, {"a": [1.0]}, ["x", "y"])
+    with pytest.raises(ValueError, match="no series"):
+        grouped_bars(ax, {}, ["x"])
+    plt.close(fig)
