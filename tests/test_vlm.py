@@ -142,6 +142,21 @@ def test_projector_shapes_and_residual():
         proj(torch.randn(2, 49, 512))
 
 
+def test_projector_and_eoi_ids_follow_the_lm_device(tok):
+    lm = build_lm(CFG, tok).to("meta")  # any device other than the CPU default
+    model = VisionLanguageModel(CFG, tok, lm)
+    assert {p.device.type for p in model.projector.parameters()} == {"meta"}
+    assert model.eoi_ids.device.type == "meta"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_run_vlm_rejects_a_missing_device():
+    from course_utils.vlm.recipe import run_vlm
+
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        run_vlm(device="cuda", progress=False)
+
+
 def test_assemble_order_and_label_mask(vlm, tok):
     feats = D.qa_features(tok, [("what colour is the circle?", "red"), ("how many shapes are there?", "two")],
                           CFG.eoq)

@@ -36,8 +36,10 @@ class VisionLanguageModel(nn.Module):
                  vision: nn.Module | None = None) -> None:
         super().__init__()
         self.cfg, self.tokenizer, self.lm, self.vision = cfg, tokenizer, lm, vision
-        self.projector = projector or Projector(cfg.d_vision, cfg.d_lm, cfg.projector_hidden)
-        self.register_buffer("eoi_ids", torch.tensor(encode_pieces(tokenizer, [cfg.eoi])), persistent=False)
+        device = next(lm.parameters()).device  # the projector and the EOI ids live where the LM does
+        self.projector = (projector or Projector(cfg.d_vision, cfg.d_lm, cfg.projector_hidden)).to(device)
+        self.register_buffer("eoi_ids", torch.tensor(encode_pieces(tokenizer, [cfg.eoi]), device=device),
+                             persistent=False)
 
     # ------------------------------------------------------------------ embeddings
     def embed_tokens(self, ids: Tensor) -> Tensor:
