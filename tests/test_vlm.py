@@ -116,6 +116,14 @@ def test_qa_features_layout(tok):
         D.qa_features(tok, [("  ", "red")], CFG.eoq)
 
 
+def test_question_tokens_match_the_pretraining_text(tok):
+    # stage 0 reads "... caption image: what colour is the circle? end of question: red";
+    # stage 2 must feed the question as the same tokens, not "w", "h", "at", ...
+    line = f"a red circle in the centre on stripes {CFG.eoi} what colour is the circle? {CFG.eoq} red"
+    in_corpus = tok(line, add_special_tokens=False)["input_ids"]
+    pieces = D.encode_pieces(tok, [CFG.eoi, "what colour is the circle?", CFG.eoq])
+    assert any(in_corpus[k:k + len(pieces)] == pieces for k in range(len(in_corpus)))
+
 def test_bucket_batches_respect_bucket_sizes():
     feats = [{"input_ids": [0] * (2 + n), "prompt_len": 2} for n in [1, 1, 1, 2, 5, 5, 5, 5, 5, 9]]
     buckets = ((1, 2, 2), (3, 6, 3), (7, 12, 1))
@@ -434,3 +442,34 @@ def test_answer_from_captions_batches_agree(tok, scenes):
     assert len(batched) == len(recs) and batched == one_by_one  # left padding changes nothing
     with pytest.raises(ValueError, match="of only 2 scenes"):
         answer_from_captions(lm, tok, scenes[:2], recs, CFG.eoi, CFG.eoq)
+
+
+# ------------------------------------------------------------------ oracle features
+def test_oracle_patch_features_by_hand():
+    from course_utils.vlm.oracle import oracle_layout, oracle_patch_features
+
+    img = torch.zeros(3, 48, 48, dtype=torch.uint8)
+    # a 20x20 red circle at the top left (overlaps patches 0, 1, 3, 4; centre (10, 10) in patch 0)
+    # and a 10x30 blue rectangle in the right column (patches 5 and 8; centre (41, 33) in patch 8)
+    objs = [ShapeObject("circle", "red", (0.0, 0.0, 20.0, 20.0), False),
+            ShapeObject("rectangle", "blue", (36.0, 18.0, 46.0, 48.0), False)]
+    sc = Scene(image=img, objects=objs, background="noise", seed=0, size=48)
+    f = oracle_patch_features([sc], grid=3, width=40)
+    lay = oracle_layout(9)
+    assert f.shape == (1, 9, 40) and lay["patch"] == slice(15, 24)
+    shape, colour, size = f[0, :, lay["shape"]], f[0, :, lay["colour"]], f[0, :, lay["size"]]
+    # circle = shape 0, red = colour 0, rectangle = shape 3, blue = colour 2; 400 / 2304 px is "large",
+    # 300 / 2304 is "large" too (> 0.12 of the image)
+    assert shape[:, 0].tolist() == [1, 1, 0, 1, 1, 0, 0, 0, 0]
+    assert shape[:, 3].tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 1]
+    assert colour[:, 0].tolist() == shape[:, 0].tolist() and colour[:, 2].tolist() == shape[:, 3].tolist()
+    assert (size[:, 2] == shape.sum(1)).all() and size[:, :2].sum() == 0
+    assert f[0, :, lay["centre"]].flatten().tolist() == [1, 0, 0, 0, 0, 0, 0, 0, 1]
+    assert torch.equal(f[0, :, lay["patch"]], torch.eye(9)) and f[0, :, 24:].abs().sum() == 0
+    # overlapping objects add up in a shared patch
+    both = Scene(image=img, objects=objs[:1] + [ShapeObject("square", "red", (10.0, 10.0, 30.0, 30.0), False)],
+                 background="noise", seed=0, size=48)
+    g = oracle_patch_features([both], grid=3, width=24)
+    assert g[0, 4, lay["colour"]][0] == 2 and g[0, 4, lay["shape"]].tolist() == [1, 1, 0, 0, 0]
+    with pytest.raises(ValueError, match="width >= 24"):
+        oracle_patch_features([sc], grid=3, width=16)

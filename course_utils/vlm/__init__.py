@@ -9,6 +9,7 @@
 * :mod:`.model` -- :class:`VisionLanguageModel`: input-embedding assembly, generation.
 * :mod:`.train` -- stage 1 (projection) and stage 2 (instruction tuning).
 * :mod:`.evaluate` -- exact match by question type, caption attributes, baselines.
+* :mod:`.oracle` -- ground-truth patch features: a perfect vision tower, for diagnosis.
 * :mod:`.audio` -- spoken questions: offline speech synthesis and recognition.
 
 Importing this package imports neither ``transformers`` nor ``peft``; the

@@ -169,10 +169,17 @@ def image_tensor(scenes: Sequence[Scene]) -> Tensor:
 # --------------------------------------------------------------------------- batching
 
 def encode_pieces(tokenizer, pieces: Sequence[str]) -> list[int]:
-    """Token ids of pieces tokenised one by one and joined with spaces (as the seed tokenises EOI and EOQ)."""
+    """Token ids of pieces tokenised one by one, each after a space (as the seed tokenises EOI and EOQ).
+
+    The leading space matters for the first piece too: in the LM's stage-0 text a
+    question always follows a space (``"... caption image: what colour is ..."``),
+    so a byte-level BPE learns ``" what"`` as one token; ``"what"`` at the start of
+    a string would be spelt out as ``w``, ``h``, ``at`` -- tokens the LM has never
+    read there, and two extra positions in every stage-2 sequence.
+    """
     ids: list[int] = []
-    for k, p in enumerate(pieces):
-        ids += tokenizer(p if k == 0 else " " + p, add_special_tokens=False)["input_ids"]
+    for p in pieces:
+        ids += tokenizer(" " + p, add_special_tokens=False)["input_ids"]
     return ids
 
 

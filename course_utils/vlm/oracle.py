@@ -1,0 +1,78 @@
+"""Perfect eyes: patch features written from a scene's ground truth instead of seen by a tower.
+
+An oracle vision tower is a diagnostic, not a model: if stage 2 fails even when
+every image token states exactly what lies in its patch, the failure is in the
+language model, not in the vision tower. Each patch token holds
+
+* a one-hot of the shape and of the colour of every object whose box overlaps
+  the patch (two overlapping objects add up: the token then names both),
+* the object's size word (small, medium, large) the same way,
+* a flag on the patch that holds an object's centre (position words come from
+  the centre, see :meth:`Scene.describe`),
+* a one-hot of the patch's own index, as a position embedding would give.
+
+Nothing else, so the tokens are as easy to read as features can be while keeping
+the patch grid's layout: which object a token belongs to is visible only through
+*where* it is.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from ..data.shapes import COLOURS, SHAPES, Scene
+
+SIZES = ("small", "medium", "large")
+
+
+def oracle_layout(n_patches: int) -> dict[str, slice]:
+    """Where each group of features sits in a token: ``{"shape": slice, "colour": ..., "size": ..., "centre": ...,
+    "patch": ...}``."""
+    widths = {"shape": len(SHAPES), "colour": len(COLOURS), "size": len(SIZES), "centre": 1, "patch": n_patches}
+    out, start = {}, 0
+    for name, w in widths.items():
+        out[name] = slice(start, start + w)
+        start += w
+    return out
+
+
+def oracle_patch_features(scenes: Sequence[Scene], grid: int, width: int) -> Tensor:
+    """Ground-truth patch tokens for ``scenes`` -> ``Tensor[N, grid * grid, width]`` (row-major patches).
+
+    ``grid`` patches a side (3 for the course's 48 px images in 16 px patches);
+    ``width`` is the vision tower's width, so the features drop in where the
+    tower's would (zeros beyond :func:`oracle_layout`). Raises ``ValueError`` if
+    ``width`` cannot hold the layout, or the scenes differ in size.
+    """
+    n_patches = grid * grid
+    lay = oracle_layout(n_patches)
+    need = lay["patch"].stop
+    if grid < 1 or width < need:
+        raise ValueError(f"oracle features for a {grid}x{grid} grid need grid >= 1 and width >= {need}, "
+                         f"got grid={grid}, width={width}")
+    if len({sc.size for sc in scenes}) > 1:
+        raise ValueError(f"scenes of several sizes {sorted({sc.size for sc in scenes})}; expected one size")
+    colours = list(COLOURS)
+    out = torch.zeros(len(scenes), n_patches, width)
+    out[:, :, lay["patch"]] = torch.eye(n_patches)
+    for i, sc in enumerate(scenes):
+        cell = sc.size / grid
+        for o, d in zip(sc.objects, sc.describe()["objects"]):
+            x0, y0, x1, y1 = o.box
+            for r in range(grid):
+                for c in range(grid):
+                    if x0 < (c + 1) * cell and x1 > c * cell and y0 < (r + 1) * cell and y1 > r * cell:
+                        token = out[i, r * grid + c]
+                        token[lay["shape"].start + SHAPES.index(o.shape)] += 1
+                        token[lay["colour"].start + colours.index(o.colour)] += 1
+                        token[lay["size"].start + SIZES.index(d["size"])] += 1
+            r = min(grid - 1, int((y0 + y1) / 2 // cell))
+            c = min(grid - 1, int((x0 + x1) / 2 // cell))
+            out[i, r * grid + c, lay["centre"].start] += 1
+    return out
+
+
+__all__ = ["SIZES", "oracle_layout", "oracle_patch_features"]
