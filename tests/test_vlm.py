@@ -124,6 +124,7 @@ def test_question_tokens_match_the_pretraining_text(tok):
     pieces = D.encode_pieces(tok, [CFG.eoi, "what colour is the circle?", CFG.eoq])
     assert any(in_corpus[k:k + len(pieces)] == pieces for k in range(len(in_corpus)))
 
+
 def test_bucket_batches_respect_bucket_sizes():
     feats = [{"input_ids": [0] * (2 + n), "prompt_len": 2} for n in [1, 1, 1, 2, 5, 5, 5, 5, 5, 9]]
     buckets = ((1, 2, 2), (3, 6, 3), (7, 12, 1))

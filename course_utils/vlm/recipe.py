@@ -160,6 +160,7 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
         metrics["no_stage1"] = exact_match(answer_all(no_stage1, f_test, test_records), test_records)
     metrics["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     return {"cfg": cfg, "settings": s, "tokenizer": tokenizer, "clip": clip, "vlm": vlm,
-            "lm_after_stage0": lm_after_stage0, "projector_after_stage1": projector_after_stage1, "train_scenes": train, "test_scenes": test,
+            "lm_after_stage0": lm_after_stage0, "projector_after_stage1": projector_after_stage1,
+            "train_scenes": train, "test_scenes": test,
             "train_features": f_train, "test_features": f_test, "test_records": test_records,
             "stage1_captions": stage1_captions["captions"], "described": described["captions"], "metrics": metrics}
