@@ -126,7 +126,8 @@ def bench_ssd() -> dict[str, Any]:
 def bench_vlm() -> dict[str, Any]:
     from .vlm.recipe import run_vlm
 
-    m = run_vlm(progress=False)["metrics"]
+    run = run_vlm(progress=False)
+    m = run["metrics"]
     pick = lambda r: {"accuracy": round(r["accuracy"], 4), "by_type": r["by_type"]}  # noqa: E731
     return {"metric": "qa_exact_match", "value": round(m["qa"]["accuracy"], 4), "by_type": m["qa"]["by_type"],
             "held_out_combos": m["qa"]["held_out"], "test_questions": m["qa"]["n"],
@@ -137,6 +138,7 @@ def bench_vlm() -> dict[str, Any]:
                           "majority": pick(m["majority"])},
             "stage1_caption_attributes": m["stage1_caption_attributes"],
             "stage2_describe_attributes": m["stage2_describe_attributes"],
+            "stage2_tuning": run["settings"]["stage2_tuning"],
             "parameters": m["parameters"], "seconds_per_stage": m["seconds"],
             "seconds": round(sum(m["seconds"].values()), 1)}
 

@@ -257,6 +257,29 @@ def test_stages_train_only_what_they_should(vlm, tok, scenes):
     assert r["trainable"] == trainable_parameters(vlm.lm)[0] + sum(p.numel() for p in vlm.projector.parameters())
 
 
+def test_full_stage2_tuning_trains_every_lm_weight(tok, scenes):
+    from course_utils.vlm.train import train_instruction
+
+    torch.manual_seed(0)
+    vlm = VisionLanguageModel(CFG, tok, build_lm(CFG, tok))
+    feats = torch.randn(len(scenes), CFG.n_patches, CFG.d_vision)
+    qas = [(r.index, r.question, r.answer) for r in D.qa_records(scenes, D.SHORT_TYPES)]
+    buckets = ((1, 3, 16), (4, 40, 8))
+    with pytest.raises(ValueError, match="'lora' or 'full'"):
+        train_instruction(vlm, feats, qas, buckets=buckets, epochs=1, tuning="adapters", progress=False)
+    before = {k: v.clone() for k, v in vlm.lm.state_dict().items()}
+    r = train_instruction(vlm, feats, qas, buckets=buckets, epochs=1, tuning="full", progress=False)
+    after = vlm.lm.state_dict()
+    assert after.keys() == before.keys()  # no adapters were added
+    # every weight matrix moved (the tied output layer and unused token rows aside, all tensors do)
+    assert all(not torch.equal(v, after[k]) for k, v in before.items() if v.dim() == 2 and "embed" not in k)
+    lm_total = sum(p.numel() for p in vlm.lm.parameters())
+    assert r["trainable"] == lm_total + sum(p.numel() for p in vlm.projector.parameters())
+    vlm.lm = add_lora(vlm.lm, CFG)
+    with pytest.raises(ValueError, match="plain full-precision LM"):
+        train_instruction(vlm, feats, qas, buckets=buckets, epochs=1, tuning="full", progress=False)
+
+
 # ------------------------------------------------------------------ vision tower and the full recipe path
 def test_preprocess_checks_size():
     x = torch.zeros(2, 3, 48, 48, dtype=torch.uint8)
@@ -474,3 +497,47 @@ def test_oracle_patch_features_by_hand():
     assert g[0, 4, lay["colour"]][0] == 2 and g[0, 4, lay["shape"]].tolist() == [1, 1, 0, 0, 0]
     with pytest.raises(ValueError, match="width >= 24"):
         oracle_patch_features([sc], grid=3, width=16)
+
+
+# ------------------------------------------------------------------ patch probes
+def test_own_object_patches_by_hand():
+    from course_utils.vlm.probe import own_object_patches
+
+    img = torch.zeros(3, 48, 48, dtype=torch.uint8)
+    # circle on patches {0, 1, 3, 4}, square on {4, 5, 7, 8}: patch 4 is shared, so it is left out
+    two = Scene(image=img, objects=[ShapeObject("circle", "red", (0.0, 0.0, 20.0, 20.0), False),
+                                    ShapeObject("square", "blue", (20.0, 20.0, 40.0, 40.0), False)],
+                background="noise", seed=0, size=48)
+    one = Scene(image=img, objects=two.objects[:1], background="noise", seed=0, size=48)
+    same_colour = Scene(image=img, objects=[two.objects[0], ShapeObject("square", "red", (30.0, 30.0, 48.0, 48.0),
+                                                                        False)], background="noise", seed=0, size=48)
+    r = own_object_patches([one, two, same_colour], grid=3, attribute="colour")
+    assert r["scene"].tolist() == [1] * 6  # one object, or both objects red: no rows
+    assert r["patch"].tolist() == [0, 1, 3, 5, 7, 8]
+    assert r["own"].tolist() == [0, 0, 0, 2, 2, 2] and r["other"].tolist() == [2, 2, 2, 0, 0, 0]  # red 0, blue 2
+    s = own_object_patches([same_colour], grid=3, attribute="shape")  # circle {0, 1, 3, 4}, square {4, 5, 7, 8}
+    assert s["patch"].tolist() == [0, 1, 3, 5, 7, 8] and s["own"].tolist() == [0, 0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match="one of"):
+        own_object_patches([two], grid=3, attribute="size")
+
+
+def test_patch_probe_reads_oracle_features_and_not_noise():
+    from course_utils.vlm.oracle import oracle_patch_features
+    from course_utils.vlm.probe import linear_probe, patch_probe
+
+    train, test = D.vlm_scenes("train", 300), D.vlm_scenes("test", 100)
+    f_train, f_test = oracle_patch_features(train, 3, 32), oracle_patch_features(test, 3, 32)
+    for attribute in ("colour", "shape"):
+        r = patch_probe(f_train, train, f_test, test, attribute, grid=3)
+        assert r["own"] == 1.0 and r["other"] == 0.0 and r["n_test"] > 20
+    torch.manual_seed(0)
+    noise = patch_probe(torch.randn(300, 9, 32), train, torch.randn(100, 9, 32), test, "colour", grid=3)
+    assert noise["own"] < noise["guess"] + 0.15
+    with pytest.raises(ValueError, match=r"expected features \[100, 9, D\]"):
+        patch_probe(f_train, train, f_test[:, :4], test, "colour", grid=3)
+    with pytest.raises(ValueError, match="labels must lie"):
+        linear_probe(torch.randn(4, 2), torch.tensor([0, 1, 2, 5]), torch.randn(1, 2), n_classes=3)
+    # two separable clusters: the probe gets them all
+    x = torch.cat([torch.randn(50, 3) + 4, torch.randn(50, 3) - 4])
+    y = torch.tensor([0] * 50 + [1] * 50)
+    assert torch.equal(linear_probe(x, y, torch.tensor([[4.0, 4, 4], [-4.0, -4, -4]]), 2), torch.tensor([0, 1]))

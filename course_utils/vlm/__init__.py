@@ -7,9 +7,10 @@
 * :mod:`.language_model` -- the phi-style causal LM, its pretraining, LoRA/QLoRA.
 * :mod:`.projector` -- linear + LLaVA-1.5 residual block.
 * :mod:`.model` -- :class:`VisionLanguageModel`: input-embedding assembly, generation.
-* :mod:`.train` -- stage 1 (projection) and stage 2 (instruction tuning).
+* :mod:`.train` -- stage 1 (projection) and stage 2 (instruction tuning: LoRA, or every LM weight).
 * :mod:`.evaluate` -- exact match by question type, caption attributes, baselines.
 * :mod:`.oracle` -- ground-truth patch features: a perfect vision tower, for diagnosis.
+* :mod:`.probe` -- linear probes: does a patch token hold its own object's colour or shape?
 * :mod:`.audio` -- spoken questions: offline speech synthesis and recognition.
 
 Importing this package imports neither ``transformers`` nor ``peft``; the

@@ -39,6 +39,14 @@ def oracle_layout(n_patches: int) -> dict[str, slice]:
     return out
 
 
+def overlapped_patches(box: Sequence[float], image_size: float, grid: int) -> list[int]:
+    """Row-major indices of the ``grid x grid`` patches that an xyxy ``box`` (pixels) overlaps."""
+    x0, y0, x1, y1 = box
+    cell = image_size / grid
+    return [r * grid + c for r in range(grid) for c in range(grid)
+            if x0 < (c + 1) * cell and x1 > c * cell and y0 < (r + 1) * cell and y1 > r * cell]
+
+
 def oracle_patch_features(scenes: Sequence[Scene], grid: int, width: int) -> Tensor:
     """Ground-truth patch tokens for ``scenes`` -> ``Tensor[N, grid * grid, width]`` (row-major patches).
 
@@ -61,18 +69,15 @@ def oracle_patch_features(scenes: Sequence[Scene], grid: int, width: int) -> Ten
     for i, sc in enumerate(scenes):
         cell = sc.size / grid
         for o, d in zip(sc.objects, sc.describe()["objects"]):
+            for p in overlapped_patches(o.box, sc.size, grid):
+                out[i, p, lay["shape"].start + SHAPES.index(o.shape)] += 1
+                out[i, p, lay["colour"].start + colours.index(o.colour)] += 1
+                out[i, p, lay["size"].start + SIZES.index(d["size"])] += 1
             x0, y0, x1, y1 = o.box
-            for r in range(grid):
-                for c in range(grid):
-                    if x0 < (c + 1) * cell and x1 > c * cell and y0 < (r + 1) * cell and y1 > r * cell:
-                        token = out[i, r * grid + c]
-                        token[lay["shape"].start + SHAPES.index(o.shape)] += 1
-                        token[lay["colour"].start + colours.index(o.colour)] += 1
-                        token[lay["size"].start + SIZES.index(d["size"])] += 1
             r = min(grid - 1, int((y0 + y1) / 2 // cell))
             c = min(grid - 1, int((x0 + x1) / 2 // cell))
             out[i, r * grid + c, lay["centre"].start] += 1
     return out
 
 
-__all__ = ["SIZES", "oracle_layout", "oracle_patch_features"]
+__all__ = ["SIZES", "oracle_layout", "oracle_patch_features", "overlapped_patches"]

@@ -1,4 +1,4 @@
-"""Stages 1 and 2: train the projector on captions, then instruction-tune with LoRA.
+"""Stages 1 and 2: train the projector on captions, then instruction-tune with LoRA (or every LM weight).
 
 Both stages read precomputed patch features (the vision tower is frozen) and
 collated token batches (:func:`data.collate`); the loss is the LM's own
@@ -68,21 +68,35 @@ def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Seque
 
 def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Sequence[tuple[int, str, str]], *,
                       buckets: Sequence[tuple[int, int, int]], epochs: int = 3, lr: float = 2e-3, seed: int = 0,
-                      progress: bool = True) -> dict:
+                      tuning: str = "lora", progress: bool = True) -> dict:
     """Stage 2: LoRA adapters on the LM plus the projector, on (image index, question, answer) triples.
 
     One forward pass per batch over ``[image][EOI][question][EOQ][answer][end-of-text]``
     with the loss on the answer and end-of-text only; batches bucketed by answer length
     (:func:`data.bucket_batches`). ``features=None`` trains the text-only baseline
-    (no image tokens, and no projector to train). The LM is wrapped with LoRA here if
-    it is not already a peft model.
+    (no image tokens, and no projector to train).
+
+    ``tuning="lora"`` (the seed's recipe) wraps the LM with LoRA here if it is not
+    already a peft model; the base weights stay frozen. ``tuning="full"`` trains every
+    LM weight instead: for a tiny LM trained from scratch, which has no pretrained
+    skills for adapters to steer (see ``vlm_settings``). It needs a plain,
+    full-precision LM.
 
     Returns ``{"losses": [...], "seconds": s, "trainable": n}``.
     """
     from peft import PeftModel
 
-    if not isinstance(vlm.lm, PeftModel):
-        vlm.lm = add_lora(vlm.lm, vlm.cfg)
+    if tuning == "lora":
+        if not isinstance(vlm.lm, PeftModel):
+            vlm.lm = add_lora(vlm.lm, vlm.cfg)
+    elif tuning == "full":
+        if isinstance(vlm.lm, PeftModel) or vlm.cfg.load_in_4bit:
+            raise ValueError("tuning='full' needs a plain full-precision LM, not a LoRA-wrapped or 4-bit one; "
+                             "use tuning='lora'")
+        for p in vlm.lm.parameters():
+            p.requires_grad_(True)
+    else:
+        raise ValueError(f"tuning must be 'lora' or 'full', got {tuning!r}")
     feats = qa_features(vlm.tokenizer, [(q, a) for _, q, a in qas], vlm.cfg.eoq)
     index = torch.tensor([i for i, _, _ in qas])
     params = [p for p in vlm.lm.parameters() if p.requires_grad]
