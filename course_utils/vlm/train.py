@@ -69,7 +69,7 @@ def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Seque
 def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Sequence[tuple[int, str, str]], *,
                       buckets: Sequence[tuple[int, int, int]], epochs: int = 3, lr: float = 2e-3, seed: int = 0,
                       tuning: str = "lora", progress: bool = True) -> dict:
-    """Stage 2: LoRA adapters on the LM plus the projector, on (image index, question, answer) triples.
+    """Stage 2: LoRA adapters on the LM (or all its weights) plus the projector, on (image, question, answer).
 
     One forward pass per batch over ``[image][EOI][question][EOQ][answer][end-of-text]``
     with the loss on the answer and end-of-text only; batches bucketed by answer length
