@@ -124,10 +124,14 @@ def bench_ssd() -> dict[str, Any]:
 
 
 def bench_vlm() -> dict[str, Any]:
+    from .vlm.probe import patch_probe
     from .vlm.recipe import run_vlm
 
     run = run_vlm(progress=False)
     m = run["metrics"]
+    grid = run["cfg"].image_size // run["cfg"].patch_size
+    probe = {a: round(patch_probe(run["train_features"], run["train_scenes"], run["test_features"],
+                                  run["test_scenes"], a, grid)["own"], 4) for a in ("colour", "shape")}
     pick = lambda r: {"accuracy": round(r["accuracy"], 4), "by_type": r["by_type"]}  # noqa: E731
     return {"metric": "qa_exact_match", "value": round(m["qa"]["accuracy"], 4), "by_type": m["qa"]["by_type"],
             "held_out_combos": m["qa"]["held_out"], "test_questions": m["qa"]["n"],
@@ -138,6 +142,7 @@ def bench_vlm() -> dict[str, Any]:
                           "majority": pick(m["majority"])},
             "stage1_caption_attributes": m["stage1_caption_attributes"],
             "stage2_describe_attributes": m["stage2_describe_attributes"],
+            "clip_grounding": run["settings"]["clip_grounding"], "patch_probe_own_object": probe,
             "stage2_tuning": run["settings"]["stage2_tuning"],
             "parameters": m["parameters"], "seconds_per_stage": m["seconds"],
             "seconds": round(sum(m["seconds"].values()), 1)}

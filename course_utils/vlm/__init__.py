@@ -4,6 +4,7 @@
 * :mod:`.data` -- captions and question/answer records from the shapes world; collation, buckets.
 * :mod:`.tokenizer` -- a byte-level BPE trained offline.
 * :mod:`.vision` -- the CLIP vision tower: contrastive training, patch features.
+* :mod:`.grounding` -- a grounded contrastive term: each patch token picks its own object's phrase.
 * :mod:`.language_model` -- the phi-style causal LM, its pretraining, LoRA/QLoRA.
 * :mod:`.projector` -- linear + LLaVA-1.5 residual block.
 * :mod:`.model` -- :class:`VisionLanguageModel`: input-embedding assembly, generation.

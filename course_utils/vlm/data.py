@@ -60,14 +60,15 @@ class QARecord:
     held_out: bool = False  # asks about an object whose (shape, colour) was never trained on
 
 
-def _phrase(o: dict) -> str:
+def object_phrase(o: dict) -> str:
+    """One described object (a :meth:`Scene.describe` entry): ``"a large red circle at the top left"``."""
     return f"a {o['size']} {o['colour']} {o['shape']} at the {o['position']}".replace("at the centre", "in the centre")
 
 
 def caption(scene: Scene) -> str:
     """One sentence naming every object (size, colour, shape, position) and the background."""
     d = scene.describe()
-    parts = [_phrase(o) for o in d["objects"]]
+    parts = [object_phrase(o) for o in d["objects"]]
     objects = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"{objects} on {d['background']}"
 
@@ -90,7 +91,7 @@ def hard_negative_caption(scene: Scene, rng: random.Random) -> str:
                + ("centre",)}[what]
     o[what] = rng.choice([v for v in options if v != o[what]])
     objs[[p is o for p in objs].index(True)] = o
-    parts = [_phrase(p) for p in objs]
+    parts = [object_phrase(p) for p in objs]
     text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"{text} on {d['background']}"
 
@@ -319,7 +320,7 @@ def attribute_accuracy(predicted: str, scene: Scene) -> float:
     objs = scene.describe()["objects"]
     pred = predicted.strip()
     n_pred = pred.split(" on ")[0].count(" and ") + pred.count(", ") + 1 if pred else 0
-    facts = [n_pred == len(objs)] + [_phrase(o) in pred for o in objs]
+    facts = [n_pred == len(objs)] + [object_phrase(o) in pred for o in objs]
     return sum(facts) / len(facts)
 
 
@@ -327,5 +328,5 @@ __all__ = [
     "QUESTION_TYPES", "SHORT_TYPES", "HELD_OUT_COMBOS", "SEED_BUCKETS", "SCENE_KWARGS", "QARecord",
     "caption", "questions", "vlm_scenes", "qa_records", "text_corpus", "image_tensor", "encode_pieces",
     "qa_features", "caption_features", "collate", "answer_length", "bucket_batches", "coco_captions",
-    "llava_instruct_records", "attribute_accuracy", "has_held_out", "hard_negative_caption",
+    "llava_instruct_records", "attribute_accuracy", "has_held_out", "hard_negative_caption", "object_phrase",
 ]

@@ -68,7 +68,7 @@ def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Seque
 
 def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Sequence[tuple[int, str, str]], *,
                       buckets: Sequence[tuple[int, int, int]], epochs: int = 3, lr: float = 2e-3, seed: int = 0,
-                      tuning: str = "lora", progress: bool = True) -> dict:
+                      tuning: str = "lora", qa_feats: list[dict] | None = None, progress: bool = True) -> dict:
     """Stage 2: LoRA adapters on the LM (or all its weights) plus the projector, on (image, question, answer).
 
     One forward pass per batch over ``[image][EOI][question][EOQ][answer][end-of-text]``
@@ -81,6 +81,9 @@ def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Se
     LM weight instead: for a tiny LM trained from scratch, which has no pretrained
     skills for adapters to steer (see ``vlm_settings``). It needs a plain,
     full-precision LM.
+
+    ``qa_feats``, if given, are ``qas`` already tokenised by :func:`data.qa_features`
+    (to tokenise once for several runs on the same records).
 
     Returns ``{"losses": [...], "seconds": s, "trainable": n}``.
     """
@@ -97,7 +100,10 @@ def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Se
             p.requires_grad_(True)
     else:
         raise ValueError(f"tuning must be 'lora' or 'full', got {tuning!r}")
-    feats = qa_features(vlm.tokenizer, [(q, a) for _, q, a in qas], vlm.cfg.eoq)
+    if qa_feats is not None and len(qa_feats) != len(qas):
+        raise ValueError(f"qa_feats holds {len(qa_feats)} records for {len(qas)} qas")
+    feats = qa_feats if qa_feats is not None else qa_features(vlm.tokenizer, [(q, a) for _, q, a in qas],
+                                                               vlm.cfg.eoq)
     index = torch.tensor([i for i, _, _ in qas])
     params = [p for p in vlm.lm.parameters() if p.requires_grad]
     if features is not None:

@@ -158,15 +158,22 @@ def _embeds(out) -> Tensor:
     return out if isinstance(out, Tensor) else out.pooler_output
 
 
-def clip_loss(clip, input_ids: Tensor, attention_mask: Tensor, pixel_values: Tensor,
-              negative_ids: Tensor | None = None, negative_mask: Tensor | None = None) -> Tensor:
+def clip_loss(clip, input_ids: Tensor, attention_mask: Tensor, pixel_values: Tensor | None,
+              negative_ids: Tensor | None = None, negative_mask: Tensor | None = None, *,
+              vision_outputs=None) -> Tensor:
     """CLIP's symmetric cross-entropy, with optional hard-negative captions for the images.
 
     Image ``i`` must pick caption ``i`` among the batch's ``B`` captions and the ``B``
     negatives; caption ``i`` must pick image ``i`` among the ``B`` images. Without
     negatives this is exactly ``CLIPModel(..., return_loss=True).loss``.
+    ``vision_outputs``, the vision tower's output for ``pixel_values`` if already
+    computed, saves running the tower twice.
     """
-    img = F.normalize(_embeds(clip.get_image_features(pixel_values=pixel_values)), dim=-1)  # (B, E)
+    if vision_outputs is None:
+        if pixel_values is None:
+            raise ValueError("clip_loss needs pixel_values or the vision tower's vision_outputs")
+        vision_outputs = clip.vision_model(pixel_values=pixel_values)
+    img = F.normalize(clip.visual_projection(vision_outputs.pooler_output), dim=-1)  # (B, E)
     txt = F.normalize(_embeds(clip.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1)
     scale = clip.logit_scale.exp()
     target = torch.arange(len(img), device=img.device)
@@ -180,15 +187,25 @@ def clip_loss(clip, input_ids: Tensor, attention_mask: Tensor, pixel_values: Ten
 
 def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VLMConfig, *, epochs: int = 4,
                batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True,
-               negatives: Callable[[int, random.Random], str] | None = None) -> list[float]:
+               negatives: Callable[[int, random.Random], str] | None = None,
+               grounding: tuple[Sequence[str], Tensor] | None = None, grounding_weight: float = 1.0) -> list[float]:
     """Contrastive training of a two-tower CLIP on image-caption pairs; returns the loss per step.
 
     ``images``: ``Tensor[N, 3, S, S]`` uint8; ``captions``: ``N`` strings.
     ``negatives(i, rng)``, if given, returns a hard-negative caption for image ``i``
-    (see :func:`clip_loss`). AdamW with a one-cycle schedule.
+    (see :func:`clip_loss`). ``grounding``, if given, is ``(phrases, targets)`` from
+    :func:`grounding.patch_phrase_targets` (``targets``: ``Tensor[N, P]``), and
+    ``grounding_weight`` times :func:`grounding.grounding_loss` is added to CLIP's
+    loss at every step, each patch choosing among all ``phrases``. AdamW with a
+    one-cycle schedule.
     """
+    from .grounding import grounding_loss
+
     if len(images) != len(captions):
         raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    if grounding is not None and grounding[1].shape != (len(images), cfg.n_patches):
+        raise ValueError(f"grounding targets must be [{len(images)}, {cfg.n_patches}] (images, patches), "
+                         f"got {tuple(grounding[1].shape)}")
     device = next(clip.parameters()).device
     g = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)
@@ -198,6 +215,7 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
                         add_special_tokens=False)
         return enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
+    phrase_pool = encode(list(grounding[0])) if grounding is not None else None
     steps = epochs * (len(images) // batch_size)
     if steps == 0:
         raise ValueError(f"{len(images)} images is less than one batch of {batch_size}")
@@ -212,7 +230,11 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
             idx = perm[s:s + batch_size]
             x = preprocess(images[idx], cfg).to(device)  # no flips: positions are part of the captions
             neg = encode([negatives(int(i), rng) for i in idx]) if negatives else (None, None)
-            loss = clip_loss(clip, *encode([captions[i] for i in idx]), x, *neg)
+            out = clip.vision_model(pixel_values=x)
+            loss = clip_loss(clip, *encode([captions[i] for i in idx]), None, *neg, vision_outputs=out)
+            if grounding is not None:
+                loss = loss + grounding_weight * grounding_loss(clip, out.last_hidden_state,
+                                                                grounding[1][idx].to(device), *phrase_pool)
             optimiser_step(loss, opt, sched, losses, bar)
     bar.close()
     clip.eval()
