@@ -26,6 +26,7 @@ from torch import Tensor
 from ..data.shapes import Scene
 from .data import object_phrase
 from .oracle import overlapped_patches
+from .vision import _embeds
 
 
 def patch_phrase_targets(scenes: Sequence[Scene], grid: int) -> tuple[list[str], Tensor]:
@@ -74,8 +75,7 @@ def grounding_loss(clip, hidden: Tensor, targets: Tensor, phrase_ids: Tensor, ph
     if not keep.any():
         return hidden.sum() * 0
     patches = clip.visual_projection(clip.vision_model.post_layernorm(hidden[:, 1:][keep]))  # (M, E)
-    text = clip.get_text_features(input_ids=phrase_ids, attention_mask=phrase_mask)
-    text = text if isinstance(text, Tensor) else text.pooler_output  # (K, E)
+    text = _embeds(clip.get_text_features(input_ids=phrase_ids, attention_mask=phrase_mask))  # (K, E)
     logits = clip.logit_scale.exp() * F.normalize(patches, dim=-1) @ F.normalize(text, dim=-1).T  # (M, K)
     return F.cross_entropy(logits, targets[keep])
 
