@@ -451,6 +451,30 @@ def test_clip_loss_equals_transformers_and_negatives_raise_it(tok, scenes):
         clip_loss(clip, enc["input_ids"], enc["attention_mask"], None)
 
 
+def test_rows_padded_to_longest_by_hand(tok, scenes):
+    from course_utils.vlm.vision import rows_padded_to_longest
+
+    ids = torch.tensor([[5, 6, 0, 0], [7, 0, 0, 0], [1, 2, 3, 0]])
+    mask = (ids != 0).long()
+    got_ids, got_mask = rows_padded_to_longest(ids, mask, torch.tensor([1, 0]))
+    assert got_ids.tolist() == [[7, 0], [5, 6]] and got_mask.tolist() == [[1, 0], [1, 1]]
+    left = torch.tensor([[0, 0, 5, 6], [0, 0, 0, 7], [0, 1, 2, 3]])
+    got_ids, got_mask = rows_padded_to_longest(left, (left != 0).long(), torch.tensor([0, 1]), "left")
+    assert got_ids.tolist() == [[5, 6], [0, 7]] and got_mask.tolist() == [[1, 1], [0, 1]]
+    # what train_clip uses instead of tokenising a batch's captions at every step
+    caps = [D.caption(s) + tok.eos_token for s in scenes[:8]]
+    every = tok(caps, padding=True, return_tensors="pt", add_special_tokens=False)
+    lengths = every["attention_mask"].sum(1)
+    rows = lengths.argsort()[:2]
+    assert lengths[rows].max() < lengths.max()  # so the cut matters
+    alone = tok([caps[i] for i in rows], padding=True, return_tensors="pt", add_special_tokens=False)
+    cut_ids, cut_mask = rows_padded_to_longest(every["input_ids"], every["attention_mask"], rows, tok.padding_side)
+    assert torch.equal(cut_ids, alone["input_ids"]) and torch.equal(cut_mask, alone["attention_mask"])
+    with pytest.raises(ValueError, match="padding_side"):
+        rows_padded_to_longest(ids, mask, rows, "middle")
+    with pytest.raises(ValueError, match=r"Tensor\[N, T\]"):
+        rows_padded_to_longest(ids[0], mask[0], rows)
+
 
 def test_patch_phrase_targets_by_hand():
     from course_utils.vlm.grounding import patch_phrase_targets

@@ -105,7 +105,7 @@ def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_s
               "prompt_len": 0} for t in texts]
     g = torch.Generator().manual_seed(seed)
     steps = epochs * max(1, len(feats) // batch_size)
-    opt = torch.optim.AdamW(lm.parameters(), lr=lr, weight_decay=0.05)
+    opt = torch.optim.AdamW(lm.parameters(), lr=lr, weight_decay=0.05, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     lm.train()
     losses: list[float] = []

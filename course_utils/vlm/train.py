@@ -23,17 +23,17 @@ from .steps import optimiser_step
 def _fit(vlm: VisionLanguageModel, params: list[torch.nn.Parameter], features: Tensor | None, feats: list[dict],
          batches: list[list[int]], *, epochs: int, lr: float, desc: str, progress: bool) -> list[float]:
     steps = epochs * len(batches)
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     vlm.train()
     losses: list[float] = []
     bar = tqdm(total=steps, desc=desc, disable=not progress, mininterval=1.0)
+    collated = [collate(vlm.tokenizer, [feats[i] for i in idx]) for idx in batches]  # once: only the order changes
     for epoch in range(epochs):
         order = torch.randperm(len(batches), generator=torch.Generator().manual_seed(epoch)).tolist()
         for b in order:
             idx = batches[b]
-            batch = collate(vlm.tokenizer, [feats[i] for i in idx])
-            loss = vlm(None if features is None else features[idx], batch)
+            loss = vlm(None if features is None else features[idx], collated[b])
             optimiser_step(loss, opt, sched, losses, bar, clip_params=params)
     bar.close()
     vlm.eval()

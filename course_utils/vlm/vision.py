@@ -185,6 +185,25 @@ def clip_loss(clip, input_ids: Tensor, attention_mask: Tensor, pixel_values: Ten
     return (F.cross_entropy(per_image, target) + F.cross_entropy(per_text, target)) / 2
 
 
+def rows_padded_to_longest(ids: Tensor, mask: Tensor, rows: Tensor, padding_side: str = "right"
+                           ) -> tuple[Tensor, Tensor]:
+    """Some rows of texts that were tokenised and padded together, cut to the longest of those rows.
+
+    ``ids`` and ``mask`` are ``Tensor[N, T]``, padded to the longest of all ``N``
+    texts on ``padding_side``. Returns ``Tensor[len(rows), T']`` each, ``T'`` the
+    longest of the chosen rows: what tokenising those texts alone with
+    ``padding=True`` gives, without tokenising them again at every step.
+    """
+    if padding_side not in ("right", "left"):
+        raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
+    if ids.dim() != 2 or mask.shape != ids.shape:
+        raise ValueError(f"expected ids and mask Tensor[N, T], got {tuple(ids.shape)} and {tuple(mask.shape)}")
+    ids, mask = ids[rows], mask[rows]
+    n = int(mask.sum(1).max())
+    keep = slice(None, n) if padding_side == "right" else slice(ids.shape[1] - n, None)
+    return ids[:, keep], mask[:, keep]
+
+
 def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VLMConfig, *, epochs: int = 4,
                batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True,
                negatives: Callable[[int, random.Random], str] | None = None,
@@ -216,10 +235,11 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
         return enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
     phrase_pool = encode(list(grounding[0])) if grounding is not None else None
+    caption_ids, caption_mask = encode(list(captions))  # tokenised once; each batch is cut to its longest
     steps = epochs * (len(images) // batch_size)
     if steps == 0:
         raise ValueError(f"{len(images)} images is less than one batch of {batch_size}")
-    opt = torch.optim.AdamW(clip.parameters(), lr=lr, weight_decay=0.05)
+    opt = torch.optim.AdamW(clip.parameters(), lr=lr, weight_decay=0.05, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     clip.train()
     losses = []
@@ -231,7 +251,8 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
             x = preprocess(images[idx], cfg).to(device)  # no flips: positions are part of the captions
             neg = encode([negatives(int(i), rng) for i in idx]) if negatives else (None, None)
             out = clip.vision_model(pixel_values=x)
-            loss = clip_loss(clip, *encode([captions[i] for i in idx]), None, *neg, vision_outputs=out)
+            loss = clip_loss(clip, *rows_padded_to_longest(caption_ids, caption_mask, idx, tokenizer.padding_side),
+                             None, *neg, vision_outputs=out)
             if grounding is not None:
                 loss = loss + grounding_weight * grounding_loss(clip, out.last_hidden_state,
                                                                 grounding[1][idx].to(device), *phrase_pool)
