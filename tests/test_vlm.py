@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -344,6 +345,11 @@ def test_conv_stem_grid_and_errors():
     assert strides == [1, 2, 2, 2, 2]  # 2**4 = 16 pixels per patch
     assert stem(x).shape == (2, 96, 3, 3) and stem.weight is stem.net[-1].weight
     assert ConvStem(8, 32, (4, 8))(torch.randn(1, 3, 224, 224)).shape == (1, 8, 7, 7)  # ViT-B/32's 7 x 7 grid
+    # channels-last is only a layout: the same layers on contiguous tensors give the same numbers
+    assert stem.net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    plain = copy.deepcopy(stem.net).to(memory_format=torch.contiguous_format)
+    assert plain[0].weight.is_contiguous()
+    torch.testing.assert_close(stem(x), plain(x.contiguous()), rtol=1e-4, atol=1e-5)
     tower = build_vision_tower(CFG)  # the course tower: a CLIPVisionModel with the stem as its patch embedding
     assert sum(isinstance(m, ConvStem) for m in tower.modules()) == 1
     assert tower(pixel_values=preprocess(torch.zeros(2, 3, 48, 48, dtype=torch.uint8), CFG)).last_hidden_state.shape \
