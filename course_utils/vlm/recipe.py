@@ -69,7 +69,8 @@ def vlm_settings(profile: str | None = None) -> dict:
       (its no-stage-1 baseline: 0.827); 0.768 with phrases that leave out
       the position (position questions suffered most). In the five runs of
       the 20-epoch recipe with baselines, the no-stage-1 baseline beat the
-      model by 0.014 to 0.037 (0.827 to 0.855).
+      model by 0.014 to 0.037 (0.827 to 0.855); with 25 epochs (seed 0), by
+      0.062 (0.868).
     * Cheaper variants of the 20-epoch recipe, tried to bring the chapter
       under 5 minutes (it took 5 to 6): 5 stage-2 epochs 0.817, but
       two-object colour fell to 0.65 (0.76 with 6); 5 epochs at lr 3e-3:
