@@ -74,11 +74,11 @@ def vlm_settings(profile: str | None = None) -> dict:
     * Cheaper variants of the 20-epoch recipe, tried to bring the chapter
       under 5 minutes (it took 5 to 6): 5 stage-2 epochs 0.817, but
       two-object colour fell to 0.65 (0.76 with 6); 5 epochs at lr 3e-3:
-      0.773; the LM on all 21,200 lines
-      and 4 stage-2 epochs: 0.778 (the LM then read captions 0.77, not 0.51);
-      phrase embeddings without gradient in the grounded term: 0.794 (probe
-      shape 0.58); a channels-last conv stem (a quarter faster, other
-      rounding): 0.813 with two-object colour 0.59. None met the target
+      0.773; the LM on all 21,200 lines and 4 stage-2 epochs: 0.778 (the LM
+      then read captions 0.77, not 0.51); phrase embeddings without gradient
+      in the grounded term: 0.794 (probe shape 0.58); a channels-last conv
+      stem (a quarter faster, other rounding): 0.813 with two-object colour
+      0.59. None met the target
       and the chapter's assertions together, so the time went the other
       way: the channels-last stem now pays for most of the five extra
       CLIP epochs (92 s instead of 83 s on the second machine).
@@ -88,8 +88,8 @@ def vlm_settings(profile: str | None = None) -> dict:
     0.827, with two-object colour at guessing level (0.60, 0.61) and the
     probe reading patch shape 0.61. With the grounded term and full tuning
     (these settings, before the channels-last stem), run the same way
-    (1,276 s, no baselines): 0.947; one
-    object 0.982, two 0.913, two-object colour 0.983; probe shape 0.988.
+    (1,276 s, no baselines): 0.947; one object 0.982, two 0.913, two-object
+    colour 0.983; probe shape 0.988.
     """
     return by_profile(
         cpu={"n_train": 3000, "n_test": 300, "lm_lines": 8000, "clip_epochs": 25, "clip_grounding": 1.0,
