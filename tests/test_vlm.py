@@ -140,6 +140,21 @@ def test_bucket_batches_respect_bucket_sizes():
         list(D.bucket_batches(feats, ((1, 5, 2),)))
 
 
+def test_stage2_records_thin_describe_and_count_only(scenes):
+    from course_utils.vlm.recipe import stage2_records
+
+    records = D.qa_records(scenes)
+    kept = stage2_records(records, describe_every=4, count_every=2)
+    by = {t: sorted(r.index for r in kept if r.qtype == t) for t in ("describe", "count")}
+    assert by["describe"] == list(range(0, len(scenes), 4))  # one describe and one count record per scene
+    assert by["count"] == list(range(0, len(scenes), 2))
+    others = [r for r in records if r.qtype not in ("describe", "count")]
+    assert [r for r in kept if r.qtype not in ("describe", "count")] == others
+    assert len(stage2_records(records, 1)) == len(records)
+    with pytest.raises(ValueError, match="at least 1"):
+        stage2_records(records, 4, count_every=0)
+
+
 # ------------------------------------------------------------------ projector and assembly
 def test_projector_shapes_and_residual():
     proj = Projector(768, 2560)
@@ -191,6 +206,27 @@ def test_assemble_order_and_label_mask(vlm, tok):
     assert keep.sum() == sum(D.answer_length(f) for f in feats)
     with pytest.raises(ValueError, match="features"):
         vlm.assemble(img[:1], batch["input_ids"], batch["attention_mask"])
+
+
+def test_label_loss_equals_the_lms_own_loss_plain_and_lora(vlm, tok):
+    from course_utils.vlm.language_model import label_loss
+
+    feats = D.qa_features(tok, [("what colour is the circle?", "red"), ("where is the square?", "top left")],
+                          CFG.eoq)
+    batch = D.collate(tok, feats)
+    img = torch.randn(2, CFG.n_patches, CFG.d_vision)
+    inputs = {k: v.detach() for k, v in
+              vlm.assemble(img, batch["input_ids"], batch["attention_mask"], batch["labels"]).items()}
+    ours, theirs = label_loss(vlm.lm, **inputs), vlm.lm(**inputs).loss  # theirs: logits at every position
+    torch.testing.assert_close(ours, theirs)
+    head = vlm.lm.get_output_embeddings().weight
+    torch.testing.assert_close(torch.autograd.grad(ours, head)[0], torch.autograd.grad(theirs, head)[0])
+    lora = add_lora(copy.deepcopy(vlm.lm), CFG)  # peft: the decoder and head are found inside the wrapper
+    torch.testing.assert_close(label_loss(lora, **inputs), lora(**inputs).loss)
+    with pytest.raises(ValueError, match="no labelled position"):
+        label_loss(vlm.lm, inputs["inputs_embeds"], inputs["attention_mask"], torch.full_like(inputs["labels"], -100))
+    with pytest.raises(ValueError, match=r"labels, attention_mask \[B, L\]"):
+        label_loss(vlm.lm, inputs["inputs_embeds"], inputs["attention_mask"], inputs["labels"][:, :-1])
 
 
 # ------------------------------------------------------------------ generation

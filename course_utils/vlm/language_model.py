@@ -90,6 +90,32 @@ def trainable_parameters(model: torch.nn.Module) -> tuple[int, int]:
     return sum(p.numel() for p in model.parameters() if p.requires_grad), total
 
 
+def label_loss(lm, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The LM's mean next-token cross-entropy over the labelled positions, with its vocabulary head only there.
+
+    The same loss as ``lm(inputs_embeds=..., attention_mask=..., labels=labels).loss``
+    (the logit at position ``t`` predicts ``labels[:, t + 1]``; -100 takes no
+    loss), but the output layer runs on the labelled positions alone, not on
+    every image, prompt and padding position: stage 2 labels about one token in
+    ten, and phi-2's output layer has 51,200 rows.
+
+    Args:
+        lm: a ``transformers`` causal LM (``PhiForCausalLM``), or a peft model wrapping one.
+        inputs_embeds: ``Tensor[B, L, d_lm]``; attention_mask, labels: ``Tensor[B, L]``.
+    """
+    if labels.shape != attention_mask.shape or inputs_embeds.shape[:2] != labels.shape:
+        raise ValueError(f"expected inputs_embeds [B, L, D] and labels, attention_mask [B, L], got "
+                         f"{tuple(inputs_embeds.shape)}, {tuple(labels.shape)}, {tuple(attention_mask.shape)}")
+    target = labels[:, 1:]
+    keep = target != -100
+    if not keep.any():
+        raise ValueError("no labelled position: every label is -100")
+    base = lm.get_base_model() if hasattr(lm, "get_base_model") else lm  # peft: LoRA sits inside its layers
+    hidden = base.get_decoder()(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+    logits = base.get_output_embeddings()(hidden[:, :-1][keep])  # (M, V): only where a label follows
+    return torch.nn.functional.cross_entropy(logits.float(), target[keep])
+
+
 def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_size: int = 64,
                 lr: float = 3e-3, seed: int = 0, progress: bool = True) -> list[float]:
     """Stage 0 for the LM: next-token prediction on ``texts`` (each ends with end-of-text).

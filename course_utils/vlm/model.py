@@ -18,6 +18,7 @@ from torch import Tensor
 
 from .config import VLMConfig
 from .data import encode_pieces
+from .language_model import label_loss
 from .projector import Projector
 
 
@@ -84,13 +85,14 @@ class VisionLanguageModel(nn.Module):
     def forward(self, features: Tensor | None, batch: dict[str, Tensor]) -> Tensor:
         """The mean cross-entropy over the label positions of a collated batch (see :func:`data.collate`).
 
-        The LM shifts the labels itself: the logit at position ``t`` predicts token ``t + 1``,
-        so the last EOQ token predicts the first answer token, as in the seed.
+        As in the LM's own loss, the logit at position ``t`` predicts token ``t + 1``, so
+        the last EOQ token predicts the first answer token, as in the seed; only the
+        positions a label follows reach the LM's output layer (:func:`language_model.label_loss`).
         """
         device = self.eoi_ids.device
         inputs = self.assemble(features, batch["input_ids"].to(device), batch["attention_mask"].to(device),
                                batch["labels"].to(device))
-        return self.lm(**inputs).loss
+        return label_loss(self.lm, **inputs)
 
     # ------------------------------------------------------------------ generation
     def prompt_embeddings(self, features: Tensor | None, questions: list[str | None]) -> tuple[Tensor, Tensor]:

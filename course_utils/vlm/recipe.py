@@ -83,6 +83,23 @@ def vlm_settings(profile: str | None = None) -> dict:
       way: the channels-last stem now pays for most of the five extra
       CLIP epochs (92 s instead of 83 s on the second machine).
 
+    * Two economies bring the chapter within its 5 minutes. ``count_every``
+      keeps the count question of one training scene in two (a sixth of
+      stage 2's records; counting is right 0.95 to 0.99 of the time either
+      way), and the LM's output layer runs only where a label follows
+      (:func:`language_model.label_loss`: the same loss, other rounding);
+      stage 2 took 59 s instead of 71. ``text_only_epochs``: the text-only
+      baseline, which can learn only which answers are common for each
+      question, scored 0.425 after 1 epoch and after 6 (seed 0; the majority
+      answer 0.432) and trains 1 on ``cpu``. Seeds 0, 1 and 2, same machine
+      as above: 0.850, 0.791 and 0.831 (mean 0.824); two-object colour 0.82,
+      0.58 and 0.80. Whether the LM learns to bind is the lottery that moves
+      QA: with ``label_loss`` alone (all count questions) seed 0 gave 0.797,
+      and retraining stages 1-2 on one stage 0 (seed 0) with stage-1 lr
+      1e-3 / 3e-3 gave 0.839 / 0.873, but on seed 1 0.798 / 0.769, and no
+      stage 1 0.813: noise, not a better lr. The 0.8 target holds on average,
+      not for every run.
+
     The ``gpu`` settings were last run (on a 2-core CPU, from one stage 0)
     with CLIP's loss alone and 6 epochs of stage 2: LoRA 0.816, full tuning
     0.827, with two-object colour at guessing level (0.60, 0.61) and the
@@ -94,17 +111,23 @@ def vlm_settings(profile: str | None = None) -> dict:
     return by_profile(
         cpu={"n_train": 3000, "n_test": 300, "lm_lines": 8000, "clip_epochs": 25, "clip_grounding": 1.0,
              "stage1_epochs": 3, "stage2_epochs": 6, "lm_lr": 3e-3, "clip_lr": 3e-3, "stage1_lr": 1e-2,
-             "stage2_lr": 2e-3, "stage2_tuning": "full", "describe_every": 4},
+             "stage2_lr": 2e-3, "stage2_tuning": "full", "describe_every": 4, "count_every": 2,
+             "text_only_epochs": 1},
         gpu={"n_train": 20000, "n_test": 1000, "lm_lines": 100000, "clip_epochs": 30, "clip_grounding": 1.0,
              "stage1_epochs": 6, "stage2_epochs": 6, "lm_lr": 3e-3, "clip_lr": 3e-3, "stage1_lr": 1e-2,
-             "stage2_lr": 2e-3, "stage2_tuning": "full", "describe_every": 4},
+             "stage2_lr": 2e-3, "stage2_tuning": "full", "describe_every": 4, "count_every": 1,
+             "text_only_epochs": 6},
         profile=profile,  # type: ignore[arg-type]
     )
 
 
-def stage2_records(records: list, describe_every: int) -> list:
-    """Training records for stage 2: every short question, and ``describe`` for one scene in ``describe_every``."""
-    return [r for r in records if r.qtype != "describe" or r.index % describe_every == 0]
+def stage2_records(records: list, describe_every: int, count_every: int = 1) -> list:
+    """Training records for stage 2: ``describe`` for one scene in ``describe_every``, ``count`` for one in
+    ``count_every``, every other question."""
+    if describe_every < 1 or count_every < 1:
+        raise ValueError(f"describe_every and count_every must be at least 1, got {describe_every}, {count_every}")
+    every = {"describe": describe_every, "count": count_every}
+    return [r for r in records if r.index % every.get(r.qtype, 1) == 0]
 
 
 def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progress: bool = True,
@@ -166,7 +189,8 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
 
     # Stage 2: the LM (all of it, or LoRA adapters) + projector on questions
     train_records = D.qa_records(train)
-    qas = [(r.index, r.question, r.answer) for r in stage2_records(train_records, s["describe_every"])]
+    qas = [(r.index, r.question, r.answer)
+           for r in stage2_records(train_records, s["describe_every"], s["count_every"])]
     qa_feats = D.qa_features(tokenizer, [(q, a) for _, q, a in qas], cfg.eoq)  # tokenised once for all three runs
     s2 = train_instruction(vlm, f_train, qas, buckets=STAGE2_BUCKETS, epochs=s["stage2_epochs"], lr=s["stage2_lr"],
                            tuning=s["stage2_tuning"], qa_feats=qa_feats, progress=progress)
@@ -195,9 +219,9 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
                               "lm_trainable_in_stage2": trainable_parameters(vlm.lm)[0]},
                "train_records": len(qas), "test_records": len(test_records)}
     if baselines:
-        # (a) text only: same LM and adapters, no image tokens
+        # (a) text only: the same LM and tuning, no image tokens, for text_only_epochs (see vlm_settings)
         text_only = VisionLanguageModel(cfg, tokenizer, copy.deepcopy(lm_after_stage0))
-        r = train_instruction(text_only, None, qas, buckets=STAGE2_BUCKETS, epochs=s["stage2_epochs"],
+        r = train_instruction(text_only, None, qas, buckets=STAGE2_BUCKETS, epochs=s["text_only_epochs"],
                               lr=s["stage2_lr"], tuning=s["stage2_tuning"], qa_feats=qa_feats, progress=progress)
         seconds["baseline_text_only"] = r["seconds"]
         metrics["text_only"] = exact_match(answer_all(text_only, None, test_records), test_records)
