@@ -78,11 +78,10 @@ def vlm_settings(profile: str | None = None) -> dict:
       then read captions 0.77, not 0.51); phrase embeddings without gradient
       in the grounded term: 0.794 (probe shape 0.58); a channels-last conv
       stem (a quarter faster, other rounding): 0.813 with two-object colour
-      0.59. None met the target
-      and the chapter's assertions together, so the time went the other
-      way: the channels-last stem now pays for most of the five extra
-      CLIP epochs (92 s instead of 83 s on the second machine).
-
+      0.59. None met the target and the chapter's assertions together, so
+      the time went the other way: the channels-last stem now pays for most
+      of the five extra CLIP epochs (92 s instead of 83 s on the second
+      machine).
     * Two economies bring the chapter within its 5 minutes. ``count_every``
       keeps the count question of one training scene in two (a sixth of
       stage 2's records; counting is right 0.95 to 0.99 of the time either
