@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 export COURSE_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: venv book test test-fast sync clean
+.PHONY: venv book test test-colab test-fast sync gpu-check gpu-wheels clean
 
 venv: $(STAMP)
 
@@ -28,13 +28,30 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 --durations=15 tests notebooks
 
+## The Colab lane: every notebook through its own set-up cell on Colab's stack (Python 3.13,
+## .ci/colab/requirements.txt), a fresh runtime each; see .ci/colab/run.
+test-colab: $(STAMP)
+	.ci/colab/run
+
+## On a machine with one CUDA GPU: every bench task and every chapter on the gpu profile within
+## one 9-minute call; writes course_utils/results/gpu_check.json (see .ci/gpu/README.md).
+## Needs no venv: the GPU machine's own python3 with torch. GPU_COMMIT names the commit under test.
+gpu-check:
+	python3 .ci/gpu/check.py --budget $${GPU_BUDGET:-510} $${GPU_COMMIT:+--commit $$GPU_COMMIT}
+
+## The wheels the GPU check carries (the GPU machine reaches no registry): captum, PocketSphinx,
+## eSpeak NG for Python 3.12 (about 39 MB), into .gpu-wheels/.
+gpu-wheels: $(STAMP)
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+	  --platform manylinux2014_x86_64 -d .gpu-wheels captum pocketsphinx espeakng-loader
+
 ## Unit tests only (no notebooks, no book build): seconds, for quick iteration.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not book" tests
 
-## Re-pair every chapter after editing book/*.md (or notebooks/*.ipynb).
+## Render notebooks/*.ipynb (what Colab opens) from book/*.md, the one source, after editing it.
 sync: $(STAMP)
-	$(BIN)/jupytext --sync book/*.md
+	$(BIN)/python _ext/colab_render.py
 
 clean:
 	rm -rf _build .pytest_cache

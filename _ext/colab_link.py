@@ -8,14 +8,15 @@ once, in ``jupytext.toml``), so this extension
 1. re-points the theme's Colab launch button at the paired notebook, and
 2. puts an "Open in Colab" badge under each chapter's title.
 
-Both use the repository URL and branch from ``_config.yml`` (``repository:``),
-which Jupyter Book passes to the theme as ``repository_url``/``repository_branch``.
+Both open the notebook at the course's pinned release (``course: version:`` in ``_config.yml``),
+the same version the notebook's set-up cell installs, in the repository of ``repository: url:``
+(which Jupyter Book passes to the theme as ``repository_url``).
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +28,33 @@ COLAB = "https://colab.research.google.com"
 LOGO = "_static/images/logo_colab.png"  # shipped by sphinx-book-theme: the badge works offline too
 
 
-def pairing(root: Path) -> tuple[str, str]:
-    """``(text_dir, notebook_dir)`` from jupytext.toml's ``formats = "book///md:myst,notebooks///ipynb"``."""
-    config = tomllib.loads((root / "jupytext.toml").read_text())
-    prefixes = {}
-    for fmt in config["formats"].split(","):
-        prefix, _, ext = fmt.partition("///")
-        prefixes[ext.split(":")[0]] = prefix.strip("/")
-    return prefixes["md"], prefixes["ipynb"]
+sys.path.insert(0, str(Path(__file__).parent))
+from colab_render import NB_DIR, TEXT_DIR  # noqa: E402
 
 
-def colab_url(repo_url: str, branch: str, notebook_path: str) -> str:
-    """Colab's URL for a notebook file in a GitHub repository."""
+def pairing(root: Path | None = None) -> tuple[str, str]:
+    """``(text_dir, notebook_dir)``: where chapter sources live and where their notebooks are rendered."""
+    return TEXT_DIR, NB_DIR
+
+
+def course_version(root: Path) -> str:
+    """The pinned release (``course: version:`` in ``_config.yml``): the git tag Colab learners get."""
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    version = (config.get("course") or {}).get("version")
+    if not isinstance(version, str) or not re.fullmatch(r"v\d+\.\d+\.\d+\S*", version):
+        raise ValueError(f"_config.yml needs `course: version: vX.Y.Z` (a git tag), got {version!r}")
+    return version
+
+
+def colab_url(repo_url: str, ref: str, notebook_path: str) -> str:
+    """Colab's URL for a notebook file in a GitHub repository, at a branch or tag ``ref``."""
     match = re.match(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$", repo_url)
     if not match:
         raise ValueError(f"Colab links need a GitHub repository URL, got {repo_url!r}")
     org, repo = match.groups()
-    return f"{COLAB}/github/{org}/{repo}/blob/{branch}/{notebook_path}"
+    return f"{COLAB}/github/{org}/{repo}/blob/{ref}/{notebook_path}"
 
 
 def _notebook_for(app: Sphinx, pagename: str) -> str | None:
@@ -61,12 +72,12 @@ def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, A
     if notebook is None:
         return
     if not (Path(app.srcdir) / notebook).is_file():
-        LOGGER.warning(f"{pagename}: paired notebook {notebook} is missing (run `make sync`)")
+        LOGGER.warning(f"{pagename}: rendered notebook {notebook} is missing (run `make sync`)")
         return
     options = app.config.html_theme_options
     if not options.get("repository_url"):
         raise ValueError("Colab links need `repository: url:` in _config.yml")
-    url = colab_url(options["repository_url"], options.get("repository_branch", "main"), notebook)
+    url = colab_url(options["repository_url"], course_version(Path(app.srcdir)), notebook)
     # 1. The theme's launch button (added by sphinx-book-theme at priority 501).
     for group in context.get("header_buttons", []):
         for button in group.get("buttons", []) if isinstance(group, dict) else []:

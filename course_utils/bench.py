@@ -92,11 +92,11 @@ def bench_cifar() -> dict[str, Any]:
 
     settings = cifar_fast_settings()
     epochs = settings.get("bench_epochs", settings["epochs"])
-    model, history, scores, _, bf16, _ = run_cifar_fast(epochs=epochs, progress=False)
+    model, history, scores, _, precision, _ = run_cifar_fast(epochs=epochs, progress=False)
     source = load_dataset("cifar10", "test").source
     return {"metric": "test_accuracy", "value": round(scores["test_accuracy"], 4),
             "test_accuracy_tta": round(scores["test_accuracy_tta"], 4), "parameters": count_parameters(model),
-            "seconds": round(history.train_seconds, 1), "epochs": history.epochs, "bf16": bf16,
+            "seconds": round(history.train_seconds, 1), "epochs": history.epochs, "precision": precision.name,
             "data_source": "torchvision original" if source == "download" or source.endswith("batches-py")
             else f"JPEG mirror ({source})"}
 

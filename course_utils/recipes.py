@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from .augment import random_translate
 from .data import BatchLoader, ImageDataset, load_dataset
+from .runtime import FLOAT32, Precision, training_precision
 from .training import History, fit
 
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)  # the training set's statistics (chapter 1 computes them)
@@ -173,7 +174,7 @@ def train_cifar_fast(
     max_shift: int = 2,
     train_subset: int | None = None,
     channels_last: bool = False,
-    bf16: bool = False,
+    precision: Precision = FLOAT32,
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress: bool = True,
@@ -184,8 +185,9 @@ def train_cifar_fast(
     What the speed records teach (Page's ResNet-9, Jordan's airbench), at a small scale:
     the data stay on the device as uint8; flips and translations are done on whole
     batches; label smoothing; one short one-cycle schedule for SGD with Nesterov
-    momentum; test-time flip augmentation. ``channels_last`` and ``bf16`` (mixed
-    precision) help on GPUs (and on CPUs with bf16 units); they are off by default.
+    momentum; test-time flip augmentation. ``channels_last`` and mixed ``precision``
+    (:func:`~course_utils.runtime.training_precision`: bfloat16, or float16 with a gradient
+    scaler) help on GPUs (and on CPUs with bf16 units); they are off by default.
 
     Args:
         prepared: ``(train, mean, std)`` from :func:`cifar_train_split`, if the caller has it
@@ -227,7 +229,7 @@ def train_cifar_fast(
         def forward(self, x: Tensor) -> Tensor:
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            with precision.autocast(device_type):
                 return self.inner(x).float()
 
     wrapped = _Wrapped(model)
@@ -235,7 +237,8 @@ def train_cifar_fast(
     def loss_fn(logits: Tensor, y: Tensor) -> Tensor:
         return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
 
-    history = fit(wrapped, train_loader, None, opt, epochs, loss_fn, scheduler=scheduler, progress=progress)
+    history = fit(wrapped, train_loader, None, opt, epochs, loss_fn, scheduler=scheduler,
+                  scaler=precision.scaler(device), progress=progress)
     from .training import predict_logits
 
     logits, labels = predict_logits(wrapped, test_loader)
@@ -263,26 +266,19 @@ def cifar_fast_settings(profile: str | None = None) -> dict:
     )
 
 
-def bf16_available(device: torch.device | str) -> bool:
-    """Does mixed precision in bfloat16 pay off here? (CUDA GPUs, and CPUs with bf16 units.)"""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    mkldnn = getattr(torch.ops, "mkldnn", None)
-    return device.type == "cpu" and bool(mkldnn is not None and mkldnn._is_mkldnn_bf16_supported())
-
-
 def run_cifar_fast(*, profile: str | None = None, device: torch.device | str | None = None,
                    progress: bool = True, **overrides):
     """Build the profile's :class:`~course_utils.models.FastCifarNet` and train it with the fast recipe.
 
-    Mixed precision and channels_last are used where they pay off (:func:`bf16_available`).
+    Mixed precision (:func:`~course_utils.runtime.training_precision`) and channels_last are used
+    where they pay off: bfloat16 on Ampere-or-newer GPUs and on CPUs with bf16 units, float16
+    with a gradient scaler on older GPUs such as Colab's T4.
 
     Args:
         overrides: replace settings of :func:`cifar_fast_settings` (``config``, ``epochs``, ...).
 
     Returns:
-        ``(model, history, scores, config, bf16, prepared)`` with ``prepared = (train, mean, std)``,
+        ``(model, history, scores, config, precision, prepared)`` with ``prepared = (train, mean, std)``,
         the training data and the normalisation the model was trained with.
     """
     from .models import FastCifarNet
@@ -294,10 +290,10 @@ def run_cifar_fast(*, profile: str | None = None, device: torch.device | str | N
     cfg = settings.pop("config")
     prepared = cifar_train_split(settings.pop("train_subset", None), settings.get("seed", 0))
     model = FastCifarNet(cfg)
-    fast = bf16_available(device)
-    history, scores = train_cifar_fast(model, channels_last=fast, bf16=fast, device=device, progress=progress,
-                                       prepared=prepared, **settings)
-    return model, history, scores, cfg, fast, prepared
+    precision = training_precision(device)
+    history, scores = train_cifar_fast(model, channels_last=precision.mixed, precision=precision, device=device,
+                                       progress=progress, prepared=prepared, **settings)
+    return model, history, scores, cfg, precision, prepared
 
 
 def cifar_checkpoint_path(profile: str | None = None):
@@ -371,7 +367,7 @@ def _run_detector(model: nn.Module, settings: dict, image_size: int, loss_fn: Ca
         raise ValueError(f"train holds {len(train)} scenes, the settings say {settings['n_train']}")
     test = scenes_to_data(shapes_split("test", settings["n_test"], image_size))
     history = train_detector(model, train, loss_fn, epochs=settings["epochs"], lr=settings["lr"],
-                             batch_size=settings["batch_size"], bf16=bf16_available(device), device=device,
+                             batch_size=settings["batch_size"], precision=training_precision(device), device=device,
                              progress=progress, seed=settings.get("seed", 0))
     model = model.float().to(memory_format=torch.contiguous_format)
     start = time.perf_counter()

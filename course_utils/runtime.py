@@ -177,3 +177,137 @@ class Timer:
 
     def __str__(self) -> str:
         return f"{self.seconds:.1f} s"
+
+
+# ------------------------------------------------------------------ training precision
+
+BF16_MIN_CAPABILITY = (8, 0)
+"""CUDA compute capability from which bfloat16 runs natively (Ampere: A100, A10, L4, H100, ...).
+
+Below it (T4 is 7.5, V100 7.0) ``torch.cuda.is_bf16_supported()`` still answers True, because
+by default it also counts emulation; emulated bfloat16 trains slower than float32 there, so
+those GPUs get float16 with a gradient scaler instead (NVIDIA's mixed-precision recipe:
+Micikevicius et al., 2018)."""
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a recipe trains on a device: the autocast dtype and whether gradients need scaling.
+
+    ``dtype`` is ``None`` for plain float32. ``grad_scaler`` is True for float16, whose narrow
+    exponent range lets small gradients underflow unless the loss is scaled up first.
+    Weights, optimiser state and the loss stay in float32 in every case (autocast only runs
+    the forward pass's matrix products in ``dtype``).
+    """
+
+    dtype: torch.dtype | None
+    grad_scaler: bool
+    reason: str
+
+    @property
+    def mixed(self) -> bool:
+        """True when the forward pass runs in a 16-bit dtype."""
+        return self.dtype is not None
+
+    @property
+    def name(self) -> str:
+        """``"bfloat16"``, ``"float16+GradScaler"`` or ``"float32"``."""
+        if self.dtype is None:
+            return "float32"
+        return str(self.dtype).removeprefix("torch.") + ("+GradScaler" if self.grad_scaler else "")
+
+    def autocast(self, device: torch.device | str):
+        """The ``torch.autocast`` context for the forward pass (disabled for float32)."""
+        device_type = torch.device(device).type
+        return torch.autocast(device_type, dtype=self.dtype or torch.float32, enabled=self.mixed)
+
+    def scaler(self, device: torch.device | str) -> "torch.amp.GradScaler":
+        """A ``GradScaler`` for this precision: active for float16, a no-op otherwise."""
+        return torch.amp.GradScaler(torch.device(device).type, enabled=self.grad_scaler)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.reason})"
+
+
+FLOAT32 = Precision(None, False, "float32 everywhere")
+"""Plain float32 training, for recipes or tests that want no autocast."""
+
+
+def _cpu_has_bf16() -> bool:
+    mkldnn = getattr(torch.ops, "mkldnn", None)
+    return bool(mkldnn is not None and mkldnn._is_mkldnn_bf16_supported())
+
+
+def training_precision(device: torch.device | str) -> Precision:
+    """The precision every course recipe trains in on ``device``.
+
+    * CUDA, compute capability >= 8.0 (:data:`BF16_MIN_CAPABILITY`): bfloat16 autocast.
+    * CUDA below 8.0 (T4, V100): float16 autocast with a ``GradScaler``.
+    * CPU with bfloat16 units (oneDNN reports them, e.g. AVX-512 BF16 or AMX): bfloat16
+      autocast; other CPUs: float32. This is what the CPU recipes have always used.
+    * Anything else (MPS): float32.
+
+    Raises:
+        ValueError: ``device`` is not a device name or ``torch.device``.
+    """
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be a torch.device or a name like 'cpu' or 'cuda:0', got {device!r}") from e
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        gpu = f"{torch.cuda.get_device_name(device)}, compute capability {major}.{minor}"
+        if (major, minor) >= BF16_MIN_CAPABILITY:
+            return Precision(torch.bfloat16, False, f"{gpu}: native bfloat16")
+        return Precision(torch.float16, True, f"{gpu}: bfloat16 would be emulated, so float16 with a GradScaler")
+    if device.type == "cpu":
+        if _cpu_has_bf16():
+            return Precision(torch.bfloat16, False, "this CPU has bfloat16 units")
+        return Precision(None, False, "this CPU has no bfloat16 units")
+    return Precision(None, False, f"no mixed precision on {device.type}")
+
+
+# ------------------------------------------------------------------ measured GPU times
+
+GPU_RESULTS = "results/gpu_check.json"
+"""The GPU check's results, inside the package (``make gpu-check`` writes it; see .ci/gpu/check.py)."""
+
+
+def gpu_timing(chapter: str, results: str | os.PathLike | None = None) -> str:
+    """One line for a chapter's runtime statement: how long it took on a GPU, from the GPU check.
+
+    Args:
+        chapter: the chapter's file stem, e.g. ``"05_training_cifar10"``.
+        results: the results file (default: the package's :data:`GPU_RESULTS`).
+
+    Returns:
+        ``"gpu profile: 74 s on NVIDIA H200 (torch 2.11.0, commit 1a2b3c4, 2026-12-01)"``, the
+        failure or time-out that check recorded, or ``"gpu profile: not yet timed on a GPU"``
+        when no check has run.
+
+    Raises:
+        ValueError: the results file exists but is not the check's JSON.
+    """
+    import json
+    from importlib.resources import files
+    from pathlib import Path
+
+    path = Path(results) if results is not None else Path(str(files("course_utils") / GPU_RESULTS))
+    if not path.is_file():
+        return "gpu profile: not yet timed on a GPU (no GPU check has run: `make gpu-check`)"
+    try:
+        data = json.loads(path.read_text())
+        tasks = {t["task"]: t for t in data["tasks"]}
+        when = str(data["measured_at"])[:10]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not a GPU check results file (expected JSON with 'tasks' and "
+                         f"'measured_at', as .ci/gpu/check.py writes): {e}") from e
+    task = tasks.get(f"chapter {chapter}")
+    if task is None:
+        return f"gpu profile: not yet timed on a GPU (the GPU check of {when} did not include {chapter})"
+    where = f"on {task.get('gpu', '?')} (torch {task.get('torch', '?')}, commit {str(task.get('commit', '?'))[:7]}, {when})"
+    if task.get("status") == "ok":
+        return f"gpu profile: {task['seconds']:.0f} s {where}"
+    if task.get("status") == "skipped":
+        return f"gpu profile: not yet timed on a GPU (the GPU check of {when} ran out of time before it)"
+    return f"gpu profile: {task.get('status')} after {task.get('seconds', 0):.0f} s {where}: {task.get('error', '')}"

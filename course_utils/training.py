@@ -33,12 +33,16 @@ def train_one_epoch(
     loss_fn: LossFn = F.cross_entropy,
     *,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scaler: torch.amp.GradScaler | None = None,
     progress: bool | str = False,
 ) -> tuple[float, float]:
     """One pass over ``loader``, updating the model after every batch.
 
     Args:
         scheduler: stepped after every batch (e.g. ``OneCycleLR``), if given.
+        scaler: a ``GradScaler`` for float16 training (see
+            :meth:`course_utils.runtime.Precision.scaler`): the loss is scaled before the
+            backward pass and the step is skipped when the gradients overflowed.
         progress: show a tqdm bar (a string is used as its description).
 
     Returns:
@@ -53,8 +57,13 @@ def train_one_epoch(
         logits = model(x)  # (B, classes)
         loss = loss_fn(logits, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is not None and scaler.is_enabled():
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
         if scheduler is not None:
             scheduler.step()
         n = len(y)
@@ -116,9 +125,12 @@ def fit(
     *,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     eval_loss_fn: LossFn = F.cross_entropy,
+    scaler: torch.amp.GradScaler | None = None,
     progress: bool = True,
 ) -> History:
     """Train for ``epochs`` epochs, evaluating after each; show one progress bar over epochs.
+
+    ``scaler`` is passed to :func:`train_one_epoch` (float16 training).
 
     Returns:
         The :class:`History` (validation lists stay empty without ``val_loader``).
@@ -129,7 +141,7 @@ def fit(
     bar = tqdm(range(epochs), desc="epochs", disable=not progress)
     for epoch in bar:
         start = time.perf_counter()
-        loss, acc = train_one_epoch(model, train_loader, optimizer, loss_fn, scheduler=scheduler,
+        loss, acc = train_one_epoch(model, train_loader, optimizer, loss_fn, scheduler=scheduler, scaler=scaler,
                                     progress=f"epoch {epoch + 1}" if progress else False)
         history.seconds.append(time.perf_counter() - start)
         history.train_loss.append(loss)

@@ -16,6 +16,35 @@ from torch import Tensor
 from .conv import named_kernels
 
 
+def uploaded_files(upload) -> list[tuple[str, bytes]]:
+    """``[(file name, content)]`` of an ipywidgets ``FileUpload``, on ipywidgets 7 and 8 alike.
+
+    The two versions keep uploads differently, and Colab runs 7 (7.7.1) while a local
+    install gets 8:
+
+    * ipywidgets 8: ``value`` is a tuple of dicts, ``{"name", "type", "size", "content",
+      "last_modified"}``, with ``content`` a ``memoryview``;
+    * ipywidgets 7: ``value`` is a dict keyed by file name, ``{name: {"metadata": {...},
+      "content": bytes}}``.
+
+    Raises:
+        TypeError: ``upload`` has no ``value`` in either shape.
+    """
+    value = getattr(upload, "value", None)
+    if isinstance(value, dict):  # ipywidgets 7
+        items = [(name, entry.get("content") if isinstance(entry, dict) else None) for name, entry in value.items()]
+    elif isinstance(value, (tuple, list)):  # ipywidgets 8
+        items = [(entry.get("name", ""), entry.get("content")) if isinstance(entry, dict) else ("", None)
+                 for entry in value]
+    else:
+        raise TypeError(f"expected an ipywidgets FileUpload, whose value is a tuple (ipywidgets 8) or a dict "
+                        f"(ipywidgets 7), got {type(upload).__name__} with value {type(value).__name__}")
+    bad = [name for name, content in items if not isinstance(content, (bytes, bytearray, memoryview))]
+    if bad:
+        raise TypeError(f"upload entries {bad} carry no bytes 'content'; expected FileUpload's own value shapes")
+    return [(name, bytes(content)) for name, content in items]
+
+
 def convolve_image(image: Tensor, kernel: Tensor, stride: int = 1, padding: int = 0, relu: bool = False) -> Tensor:
     """Convolve one grayscale ``Tensor[H, W]`` with one ``Tensor[kH, kW]`` kernel -> ``Tensor[H_out, W_out]``."""
     if image.ndim != 2 or kernel.ndim != 2:

@@ -1,4 +1,4 @@
-"""The book as a whole: chapter pairing, stored notebooks, TOC, set-up cells, the build, Colab links.
+"""The book as a whole: rendered notebooks, TOC, set-up cells and the pinned release, the build, Colab links.
 
 The build here runs with execution off and warnings as errors: nbval (in the same
 test run) already executes every notebook, so executing them again would only
@@ -20,19 +20,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
-from colab_link import colab_url, pairing  # noqa: E402
+import colab_render  # noqa: E402
+from colab_link import colab_url, course_version, pairing  # noqa: E402
 
 TEXT_DIR, NB_DIR = pairing(ROOT)
+VERSION = course_version(ROOT)
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 
 
-def chapter_sources() -> list[Path]:
-    """book/*.md files that are Jupytext notebooks (chapters), as opposed to plain pages."""
-    return sorted(p for p in (ROOT / TEXT_DIR).glob("*.md") if "\njupytext:" in p.read_text()[:300])
-
-
-CHAPTERS = chapter_sources()
+CHAPTERS = colab_render.chapters(ROOT)
 
 
 def toc_files(node) -> list[str]:
@@ -55,21 +52,78 @@ def test_there_are_chapters():
     assert (TEXT_DIR, NB_DIR) == ("book", "notebooks")
 
 
-def test_jupytext_pairing_is_declared_once():
-    headers = [p for p in CHAPTERS if "formats: book///md:myst,notebooks///ipynb" not in p.read_text()]
-    assert not headers, f"chapters whose header does not use jupytext.toml's pairing: {headers}"
+def test_chapters_are_rendered_not_paired():
+    """The notebooks are generated from the .md; a Jupytext pairing would let an edit in Jupyter
+    write Colab's rendering (citations as text, form titles) back into the source."""
+    assert not (ROOT / "jupytext.toml").exists(), "jupytext.toml pairs book/ and notebooks/: remove it"
+    paired = [p.name for p in CHAPTERS if "formats:" in p.read_text().split("\n---", 1)[0]]
+    assert not paired, f"chapters whose Jupytext header pairs them with a notebook: {paired}"
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
-def test_chapter_and_notebook_are_in_sync(md: Path):
+def test_notebook_is_exactly_what_the_renderer_makes(md: Path):
     nb_path = ROOT / NB_DIR / f"{md.stem}.ipynb"
-    assert nb_path.is_file(), f"{md.name} has no paired {nb_path.relative_to(ROOT)} (run `make sync`)"
-    text, notebook = jupytext.read(md), jupytext.read(nb_path)
+    assert nb_path.is_file(), f"{md.name} has no rendered {nb_path.relative_to(ROOT)} (run `make sync`)"
+    expected = colab_render.dumps(colab_render.render(md, root=ROOT))
+    assert nb_path.read_text() == expected, f"{nb_path.name} is not what {md.name} renders to: run `make sync`"
 
-    def cells(nb):
-        return [(c.cell_type, c.source.strip(), c.metadata.get("tags", [])) for c in nb.cells]
 
-    assert cells(text) == cells(notebook), f"{md.name} and {nb_path.name} differ: run `make sync`"
+@pytest.mark.parametrize("nb_path", sorted((ROOT / NB_DIR).glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebook_reads_cleanly_in_colab(nb_path: Path):
+    """No MyST-only markup in what Colab renders, and every solution collapsed as a Colab form."""
+    nb = json.loads(nb_path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            found = colab_render.MYST_ONLY.search(source) or re.search(r"\{foot(cite|bibliography)", source)
+            assert not found, f"{nb_path.name} cell {i}: MyST-only syntax {found.group(0)!r} shows as raw text in Colab"
+        elif "hide-cell" in cell["metadata"].get("tags", []):
+            assert cell["metadata"].get("cellView") == "form", f"{nb_path.name} cell {i}: solution not collapsed"
+            assert source.startswith("# @title Solution\n"), f"{nb_path.name} cell {i}: a form needs its title line"
+    assert nb["metadata"].get("accelerator") == "GPU", "Colab should open the chapter on a GPU runtime"
+
+
+def _render_text(tmp_path: Path, body: str, bib: str = "") -> str:
+    """Render a one-chapter book made of ``body`` (MyST) and return its markdown."""
+    (tmp_path / TEXT_DIR).mkdir()
+    (tmp_path / "references.bib").write_text(bib or "@article{smith2020,\n author = {Smith, Ann and Jones, Bo},\n"
+                                            " title = {A {T}itle},\n journal = {J},\n year = {2020}\n}\n"
+                                            "@misc{lee2019,\n author = {Lee, C. and Park, D. and Kim, E.},\n"
+                                            " title = {Three},\n year = {2019},\n eprint = {1901.00001}\n}\n")
+    md = tmp_path / TEXT_DIR / "x.md"
+    md.write_text("---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+                  "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n" + body)
+    nb = colab_render.render(md, root=tmp_path)
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+def test_renderer_turns_citations_admonitions_and_bibliography_into_text(tmp_path: Path):
+    text = _render_text(tmp_path, "# T\n\nAs {footcite:t}`smith2020` show {footcite}`smith2020,lee2019`.\n\n"
+                                  "```{admonition} Careful\n:class: warning\nLine one.\n\nLine two.\n```\n\n"
+                                  "## References\n\n```{footbibliography}\n```\n")
+    assert "As Smith and Jones (2020) show (Smith and Jones, 2020; Lee et al., 2019)." in text
+    assert "> **Careful**\n>\n> Line one.\n>\n> Line two." in text
+    assert "- Smith, A. and Jones, B. (2020). A Title. *J*." in text
+    assert "- Lee, C., Park, D. and Kim, E. (2019). Three. <https://arxiv.org/abs/1901.00001>" in text
+    assert text.index("Smith, A.") < text.index("Lee, C."), "references in order of first citation"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("```{figure} a.png\n:alt: x\n```\n", r"directive \{figure\} has no Colab rendering"),
+    ("See {ref}`sec`.\n", "MyST-only syntax"),
+    ("(sec)=\n## S\n", "MyST-only syntax"),
+    ("Cite {footcite}`nobody`.\n", "'nobody' is not in references.bib"),
+])
+def test_renderer_refuses_myst_it_cannot_render(tmp_path: Path, body: str, message: str):
+    with pytest.raises((ValueError, KeyError), match=message):
+        _render_text(tmp_path, body)
+
+
+def test_renderer_collapses_solutions_into_colab_forms(tmp_path: Path):
+    _render_text(tmp_path, "```{code-cell} ipython3\n:tags: [hide-cell]\n\nx = 1\n```\n")
+    nb = colab_render.render(tmp_path / TEXT_DIR / "x.md", root=tmp_path)
+    (cell,) = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert "".join(cell["source"]) == "# @title Solution\nx = 1" and cell["metadata"]["cellView"] == "form"
 
 
 def test_every_notebook_has_a_chapter():
@@ -97,19 +151,30 @@ def test_toc_entries_exist_and_list_every_page():
 def test_repository_is_configured_once():
     repo = CONFIG["repository"]
     assert repo["branch"] == "main"
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", VERSION), "Colab installs a release tag, never a branch"
+    project = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
+    assert VERSION == f"v{project}", f"_config.yml's course.version {VERSION} and pyproject's {project} differ"
     assert re.fullmatch(r"https://github\.com/[^/]+/[^/]+", repo["url"])
     assert not CONFIG["launch_buttons"]["binderhub_url"], "the course has no Binder button"
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
-def test_setup_cell_installs_course_utils_from_the_configured_repository(md: Path):
+def test_setup_cell_installs_the_pinned_release_of_course_utils(md: Path):
+    """On Colab the set-up cell installs course_utils at the pinned tag: a push to main changes nothing there."""
     nb = jupytext.read(md)
     first_code = next(c for c in nb.cells if c.cell_type == "code").source
     repo = CONFIG["repository"]
-    expected = f"course-utils @ git+{repo['url']}@{repo['branch']}"
     assert '"google.colab" in sys.modules' in first_code, "the set-up cell must install only on Colab"
-    assert expected in first_code, f"the set-up cell must install {expected!r} (from _config.yml)"
+    installs = re.findall(r'f?"course-utils(\[[^\]]*\])? @ git\+([^@"]+)@([^"]+)"', first_code)
+    assert installs, "the set-up cell must install course-utils from the repository"
+    for _, url, ref in installs:
+        assert url == repo["url"], f"the set-up cell installs from {url}, _config.yml says {repo['url']}"
+        assert ref == VERSION, f"the set-up cell installs @{ref}, not the pinned release @{VERSION} (_config.yml)"
     assert not re.search(r"\btorch(vision)?\b", first_code.split("pip")[1]), "the set-up cell must not install torch"
+    pip_args = first_code.split("pip")[1]
+    assert not re.search(r'"bitsandbytes', pip_args), "bitsandbytes comes with the [qlora] extra, and only with CUDA"
+    if "qlora" in first_code:
+        assert re.search(r'"vlm,qlora" if torch\.cuda\.is_available\(\) else "vlm"', first_code)
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
@@ -124,6 +189,7 @@ def test_chapter_anatomy(md: Path):
     assert "{footbibliography}" in text and "{footcite" in text
     assert "{cite" not in text and "{bibliography}" not in text, "chapters use {footcite} and {footbibliography}"
     assert "runtime_info(" in code, "a chapter prints its profile and device"
+    assert f'runtime.gpu_timing("{md.stem}")' in code, "a chapter prints its GPU time from the GPU check's results"
     assert "assert " in code, "a chapter asserts its key facts"
     assert "hide-cell" in text, "exercise solutions are collapsed"
     figures = [c for c in nb.cells if c.cell_type == "code" and re.search(r"\b(show_\w+|plt\.show)\(", c.source)]
@@ -180,9 +246,9 @@ def test_every_chapter_page_links_to_its_notebook_on_colab(built_site: Path, md:
     colab = [h for h in parser.hrefs if h.startswith("https://colab.research.google.com/github/")]
     assert len(colab) >= 2, "expected the badge under the title and the launch button"
     repo = CONFIG["repository"]
-    expected = colab_url(repo["url"], repo["branch"], f"{NB_DIR}/{md.stem}.ipynb")
+    expected = colab_url(repo["url"], VERSION, f"{NB_DIR}/{md.stem}.ipynb")
     assert set(colab) == {expected}, f"Colab links {set(colab)} should all be {expected}"
-    target = expected.split(f"/blob/{repo['branch']}/", 1)[1]
+    target = expected.split(f"/blob/{VERSION}/", 1)[1]
     assert (ROOT / target).is_file(), f"the Colab link targets {target}, which is not in the repository"
     assert not any(".md" in h for h in colab)
     text = page.read_text()

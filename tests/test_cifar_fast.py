@@ -8,6 +8,7 @@ import torch
 from course_utils import bench, recipes
 from course_utils.models import FastCifarConfig, FastCifarNet, count_parameters
 from course_utils.models.cifar_fast import RESNET9_LIKE
+from course_utils.runtime import Precision
 
 TINY = {"config": FastCifarConfig(stem=4, widths=(8, 8, 8)), "epochs": 1, "batch_size": 4, "lr": 0.05}
 
@@ -29,8 +30,9 @@ def test_recipe_runs_and_reports_both_accuracies(fake_mirror):
 
 
 def test_recipe_with_channels_last_and_bf16(fake_mirror):
+    bf16 = Precision(torch.bfloat16, False, "test")
     _, scores = recipes.train_cifar_fast(FastCifarNet(TINY["config"]), epochs=1, batch_size=4,
-                                         channels_last=True, bf16=True, progress=False)
+                                         channels_last=True, precision=bf16, progress=False)
     assert 0.0 <= scores["test_accuracy"] <= 1.0
 
 
@@ -52,16 +54,16 @@ def test_trained_model_is_cached_and_reloaded(fake_mirror, monkeypatch):
         recipes.trained_cifar_model(profile="cpu", retrain=True)
 
 
-def test_settings_per_profile_and_bf16_probe():
+def test_settings_per_profile():
     cpu = recipes.cifar_fast_settings("cpu")
     assert cpu["epochs"] == 2 and cpu["bench_epochs"] == 5  # the chapter's budget, the benchmark's
     assert recipes.cifar_fast_settings("gpu")["config"] == RESNET9_LIKE
-    assert isinstance(recipes.bf16_available("cpu"), bool)
 
 
 def test_bench_cifar_record(fake_mirror, monkeypatch):
     monkeypatch.setattr(recipes, "cifar_fast_settings", lambda profile=None: dict(TINY))
     record = bench.run("cifar")
     assert record["task"] == "cifar" and record["epochs"] == 1
-    assert {"test_accuracy_tta", "parameters", "seconds", "bf16", "data_source"} <= record.keys()
+    assert {"test_accuracy_tta", "parameters", "seconds", "precision", "data_source"} <= record.keys()
+    assert record["precision"] in ("bfloat16", "float32")  # on a CPU: bf16 units or not
     assert record["data_source"].startswith("JPEG mirror")

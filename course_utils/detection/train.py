@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..runtime import FLOAT32, Precision
 from .metrics import mean_average_precision
 
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.25  # inputs are (x / 255 - 0.5) / 0.25: roughly zero-mean, unit scale
@@ -104,7 +105,7 @@ def train_detector(
     batch_size: int = 32,
     weight_decay: float = 5e-4,
     flip: bool = True,
-    bf16: bool = False,
+    precision: Precision = FLOAT32,
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress: bool = True,
@@ -112,15 +113,19 @@ def train_detector(
     """AdamW with a one-cycle schedule over ``epochs`` passes of ``data``.
 
     Args:
-        bf16: run the forward pass in bfloat16 autocast (the loss stays in float32);
-            worth it on GPUs and on CPUs with bf16 units.
+        precision: the forward pass's mixed precision
+            (:func:`~course_utils.runtime.training_precision`; the loss stays in float32):
+            bfloat16 autocast, or float16 with a gradient scaler. Mixed precision also puts
+            the model in channels_last, which its convolutions need to pay off.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     torch.manual_seed(seed)
     model = model.to(device)
-    if bf16:
+    fast = precision.mixed
+    if fast:
         model = model.to(memory_format=torch.channels_last)
+    scaler = precision.scaler(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = -(-len(data) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
@@ -131,12 +136,13 @@ def train_detector(
         start, total, n, sums = time.perf_counter(), 0.0, 0, {}
         for x, boxes, labels in batches(data, batch_size, shuffle=True, flip=flip, seed=seed * 1000 + epoch,
                                         device=device):
-            with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
-                raw = model(x.contiguous(memory_format=torch.channels_last) if bf16 else x)
+            with precision.autocast(device):
+                raw = model(x.contiguous(memory_format=torch.channels_last) if fast else x)
             loss, parts = loss_fn(_float(raw), boxes, labels)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()  # a disabled scaler passes the loss through unchanged
+            scaler.step(opt)
+            scaler.update()
             sched.step()
             total += loss.item() * len(x)
             n += len(x)

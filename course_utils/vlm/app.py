@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..widgets import uploaded_files
 from .model import VisionLanguageModel
 from .vision import encode_images
 
@@ -85,15 +86,18 @@ class ChatApp:
                               self.button, self.output])
 
     def current_image(self) -> Tensor:
-        files = self.image_upload.value
+        """The uploaded image if there is one (the latest), else the chosen test scene."""
+        files = uploaded_files(self.image_upload)  # ipywidgets 7 (Colab) and 8 keep uploads differently
         if files:
-            return load_image(bytes(files[0]["content"]))
+            return load_image(files[-1][1])
         return self.images[self.scene.value]
 
     def submit(self) -> dict:
+        """What the Ask button does: answer, record in ``history``, print to the output area."""
         audio = None
-        if self.audio_upload.value:
-            audio = self._read_wav(bytes(self.audio_upload.value[0]["content"]))
+        spoken = uploaded_files(self.audio_upload)
+        if spoken:
+            audio = self._read_wav(spoken[-1][1])
         result = ask(self.vlm, self.current_image(), self.question.value or None, audio=audio,
                      transcriber=self.transcriber)
         self.history.append(result)

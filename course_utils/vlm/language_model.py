@@ -14,15 +14,27 @@ from typing import Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..runtime import FLOAT32, Precision, get_device, training_precision
 from .config import VLMConfig
 from .steps import optimiser_step
+
+
+def pretrained_dtype(device: torch.device | str) -> torch.dtype:
+    """The dtype a pretrained LM's weights (or QLoRA's compute) use on ``device``.
+
+    :func:`~course_utils.runtime.training_precision`'s 16-bit type: bfloat16 on GPUs of compute
+    capability 8.0 or more, float16 below (a T4 would only emulate bfloat16); float32 where the
+    device has no 16-bit training path.
+    """
+    return training_precision(device).dtype or torch.float32
 
 
 def build_lm(cfg: VLMConfig, tokenizer):
     """A ``transformers.PhiForCausalLM``: ``cfg.lm_name``'s weights (4-bit if ``cfg.load_in_4bit``) or tiny random ones.
 
     A pretrained LM gets its token embeddings resized to ``len(tokenizer)``, as
-    the seed does (phi-2 has 51,200 embedding rows for 50,295 tokens).
+    the seed does (phi-2 has 51,200 embedding rows for 50,295 tokens). Its weights load in
+    :func:`pretrained_dtype` of the device it will run on (the first GPU for 4-bit).
     """
     from transformers import PhiConfig, PhiForCausalLM
 
@@ -30,10 +42,11 @@ def build_lm(cfg: VLMConfig, tokenizer):
         from transformers import AutoModelForCausalLM
 
         kwargs = {}
+        dtype = pretrained_dtype("cuda:0" if cfg.load_in_4bit else get_device())
         if cfg.load_in_4bit:
-            kwargs["quantization_config"] = bnb_config()
+            kwargs["quantization_config"] = bnb_config(dtype)
             kwargs["device_map"] = {"": 0}
-        model = AutoModelForCausalLM.from_pretrained(cfg.lm_name, dtype=torch.bfloat16, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(cfg.lm_name, dtype=dtype, **kwargs)
         model.resize_token_embeddings(len(tokenizer))
         return model
     eos = tokenizer.eos_token_id
@@ -54,12 +67,16 @@ def phi2_config():
                      num_attention_heads=32, partial_rotary_factor=0.4, max_position_embeddings=2048)
 
 
-def bnb_config():
-    """QLoRA's 4-bit NF4 quantisation with bf16 compute (Dettmers et al., 2023); needs bitsandbytes and CUDA."""
+def bnb_config(compute_dtype: torch.dtype = torch.bfloat16):
+    """QLoRA's 4-bit NF4 quantisation (Dettmers et al., 2023); needs bitsandbytes and CUDA.
+
+    ``compute_dtype``: what the dequantised matrix products run in, bfloat16 as in the paper,
+    or float16 on GPUs without native bfloat16 (:func:`pretrained_dtype`).
+    """
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=torch.bfloat16)
+                              bnb_4bit_compute_dtype=compute_dtype)
 
 
 def lora_config(cfg: VLMConfig):
@@ -117,10 +134,11 @@ def label_loss(lm, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, la
 
 
 def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_size: int = 64,
-                lr: float = 3e-3, seed: int = 0, progress: bool = True) -> list[float]:
+                lr: float = 3e-3, seed: int = 0, progress: bool = True, precision: Precision = FLOAT32) -> list[float]:
     """Stage 0 for the LM: next-token prediction on ``texts`` (each ends with end-of-text).
 
     AdamW with a one-cycle schedule; padding is masked out of the loss. Returns the loss per step.
+    ``precision``: the forward pass's autocast and gradient scaling (:mod:`course_utils.runtime`).
     """
     from .data import collate
 
@@ -135,13 +153,15 @@ def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_s
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     lm.train()
     losses: list[float] = []
+    scaler = precision.scaler(device)
     bar = tqdm(total=steps, desc="stage 0: LM", disable=not progress, mininterval=1.0)
     for _ in range(epochs):
         perm = torch.randperm(len(feats), generator=g).tolist()
         for s in range(0, max(1, len(feats) // batch_size) * batch_size, batch_size):
             batch = collate(tokenizer, [feats[i] for i in perm[s:s + batch_size]])
-            out = lm(**{k: v.to(device) for k, v in batch.items()})
-            optimiser_step(out.loss, opt, sched, losses, bar, clip_params=lm.parameters())
+            with precision.autocast(device):
+                out = lm(**{k: v.to(device) for k, v in batch.items()})
+            optimiser_step(out.loss.float(), opt, sched, losses, bar, clip_params=lm.parameters(), scaler=scaler)
     bar.close()
     lm.eval()
     return losses

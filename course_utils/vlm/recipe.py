@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from ..runtime import by_profile, get_device
+from ..runtime import FLOAT32, by_profile, get_device, training_precision
 from . import data as D
 from .config import VLMConfig, tiny_config
 from .evaluate import (answer_all, answer_from_captions, caption_scores, exact_match, exact_match_by_objects,
@@ -142,10 +142,14 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
 
     Everything trains on ``device`` (default: :func:`runtime.get_device`, so the
     ``gpu`` profile's much larger run uses the GPU it is named after); the cached
-    patch features stay on the CPU and move one batch at a time.
+    patch features stay on the CPU and move one batch at a time. On a GPU every stage
+    trains in :func:`runtime.training_precision` (bfloat16, or float16 with a gradient
+    scaler below compute capability 8.0); on a CPU in float32, the precision its ``cpu``
+    results were measured in (``metrics["precision"]`` says which).
     """
     s = {**vlm_settings(profile), **overrides}
     device = get_device(None if device is None else str(device))
+    precision = training_precision(device) if device.type == "cuda" else FLOAT32
     cfg = cfg or tiny_config()
     torch.manual_seed(seed)
     seconds: dict[str, float] = {}
@@ -159,7 +163,8 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
     tokenizer = train_tokenizer(corpus, cfg.vocab_size)
     random.Random(seed).shuffle(corpus)
     lm = build_lm(cfg, tokenizer).to(device)
-    lm_losses = pretrain_lm(lm, tokenizer, corpus[:s["lm_lines"]], lr=s["lm_lr"], epochs=1, progress=progress)
+    lm_losses = pretrain_lm(lm, tokenizer, corpus[:s["lm_lines"]], lr=s["lm_lr"], epochs=1, progress=progress,
+                            precision=precision)
     seconds["stage0_lm"] = time.perf_counter() - t
     t = time.perf_counter()
     clip = build_clip(cfg, tokenizer).to(device)
@@ -169,7 +174,7 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
                  else None)
     clip_losses = train_clip(clip, tokenizer, train_images, train_captions, cfg, epochs=s["clip_epochs"],
                              lr=s["clip_lr"], grounding=grounding, grounding_weight=s["clip_grounding"],
-                             progress=progress)
+                             progress=progress, precision=precision)
     retrieval = retrieval_accuracy(clip, tokenizer, test_images[:100], [D.caption(sc) for sc in test[:100]], cfg)
     for p in clip.parameters():
         p.requires_grad_(False)
@@ -181,7 +186,7 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
     # Stage 1: projection only
     vlm = VisionLanguageModel(cfg, tokenizer, lm, vision=clip.vision_model)
     s1 = train_projection(vlm, f_train, train_captions, epochs=s["stage1_epochs"], lr=s["stage1_lr"],
-                          progress=progress)
+                          progress=progress, precision=precision)
     seconds["stage1"] = s1["seconds"]
     stage1_captions = caption_scores(vlm, f_test, test)
     projector_after_stage1 = copy.deepcopy(vlm.projector)
@@ -192,7 +197,7 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
            for r in stage2_records(train_records, s["describe_every"], s["count_every"])]
     qa_feats = D.qa_features(tokenizer, [(q, a) for _, q, a in qas], cfg.eoq)  # tokenised once for all three runs
     s2 = train_instruction(vlm, f_train, qas, buckets=STAGE2_BUCKETS, epochs=s["stage2_epochs"], lr=s["stage2_lr"],
-                           tuning=s["stage2_tuning"], qa_feats=qa_feats, progress=progress)
+                           tuning=s["stage2_tuning"], qa_feats=qa_feats, progress=progress, precision=precision)
     seconds["stage2"] = s2["seconds"]
     test_records = D.qa_records(test, D.SHORT_TYPES)
     t = time.perf_counter()
@@ -216,19 +221,21 @@ def run_vlm(*, profile: str | None = None, cfg: VLMConfig | None = None, progres
                               "lm": sum(p.numel() for p in lm_after_stage0.parameters()),
                               "projector": sum(p.numel() for p in vlm.projector.parameters()),
                               "lm_trainable_in_stage2": trainable_parameters(vlm.lm)[0]},
-               "train_records": len(qas), "test_records": len(test_records)}
+               "train_records": len(qas), "test_records": len(test_records), "precision": precision.name}
     if baselines:
         # (a) text only: the same LM and tuning, no image tokens, for text_only_epochs (see vlm_settings)
         text_only = VisionLanguageModel(cfg, tokenizer, copy.deepcopy(lm_after_stage0))
         r = train_instruction(text_only, None, qas, buckets=STAGE2_BUCKETS, epochs=s["text_only_epochs"],
-                              lr=s["stage2_lr"], tuning=s["stage2_tuning"], qa_feats=qa_feats, progress=progress)
+                              lr=s["stage2_lr"], tuning=s["stage2_tuning"], qa_feats=qa_feats, progress=progress,
+                              precision=precision)
         seconds["baseline_text_only"] = r["seconds"]
         metrics["text_only"] = exact_match(answer_all(text_only, None, test_records), test_records)
         # (b) stage 2 without stage 1: a fresh projector
         torch.manual_seed(seed)
         no_stage1 = VisionLanguageModel(cfg, tokenizer, copy.deepcopy(lm_after_stage0))
         r = train_instruction(no_stage1, f_train, qas, buckets=STAGE2_BUCKETS, epochs=s["stage2_epochs"],
-                              lr=s["stage2_lr"], tuning=s["stage2_tuning"], qa_feats=qa_feats, progress=progress)
+                              lr=s["stage2_lr"], tuning=s["stage2_tuning"], qa_feats=qa_feats, progress=progress,
+                              precision=precision)
         seconds["baseline_no_stage1"] = r["seconds"]
         metrics["no_stage1"] = exact_match(answer_all(no_stage1, f_test, test_records), test_records)
     metrics["seconds"] = {k: round(v, 1) for k, v in seconds.items()}

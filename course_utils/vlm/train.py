@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from ..runtime import FLOAT32, Precision
 from .data import bucket_batches, caption_features, collate, qa_features
 from .language_model import add_lora
 from .model import VisionLanguageModel
@@ -21,7 +22,8 @@ from .steps import optimiser_step
 
 
 def _fit(vlm: VisionLanguageModel, params: list[torch.nn.Parameter], features: Tensor | None, feats: list[dict],
-         batches: list[list[int]], *, epochs: int, lr: float, desc: str, progress: bool) -> list[float]:
+         batches: list[list[int]], *, epochs: int, lr: float, desc: str, progress: bool,
+         precision: Precision = FLOAT32) -> list[float]:
     steps = epochs * len(batches)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -29,19 +31,23 @@ def _fit(vlm: VisionLanguageModel, params: list[torch.nn.Parameter], features: T
     losses: list[float] = []
     bar = tqdm(total=steps, desc=desc, disable=not progress, mininterval=1.0)
     collated = [collate(vlm.tokenizer, [feats[i] for i in idx]) for idx in batches]  # once: only the order changes
+    device = params[0].device
+    scaler = precision.scaler(device)
     for epoch in range(epochs):
         order = torch.randperm(len(batches), generator=torch.Generator().manual_seed(epoch)).tolist()
         for b in order:
             idx = batches[b]
-            loss = vlm(None if features is None else features[idx], collated[b])
-            optimiser_step(loss, opt, sched, losses, bar, clip_params=params)
+            with precision.autocast(device):
+                loss = vlm(None if features is None else features[idx], collated[b])
+            optimiser_step(loss.float(), opt, sched, losses, bar, clip_params=params, scaler=scaler)
     bar.close()
     vlm.eval()
     return losses
 
 
 def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Sequence[str], *, epochs: int = 3,
-                     batch_size: int = 64, lr: float = 2e-3, seed: int = 0, progress: bool = True) -> dict:
+                     batch_size: int = 64, lr: float = 2e-3, seed: int = 0, progress: bool = True,
+                     precision: Precision = FLOAT32) -> dict:
     """Stage 1: only the projector trains; the LM is frozen; loss on caption tokens only (teacher forcing).
 
     Args:
@@ -62,13 +68,14 @@ def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Seque
     batches = [perm[s:s + batch_size] for s in range(0, len(perm), batch_size)]
     t0 = time.perf_counter()
     losses = _fit(vlm, params, features, feats, batches, epochs=epochs, lr=lr, desc="stage 1: projection",
-                  progress=progress)
+                  progress=progress, precision=precision)
     return {"losses": losses, "seconds": time.perf_counter() - t0, "trainable": sum(p.numel() for p in params)}
 
 
 def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Sequence[tuple[int, str, str]], *,
                       buckets: Sequence[tuple[int, int, int]], epochs: int = 3, lr: float = 2e-3, seed: int = 0,
-                      tuning: str = "lora", qa_feats: list[dict] | None = None, progress: bool = True) -> dict:
+                      tuning: str = "lora", qa_feats: list[dict] | None = None, progress: bool = True,
+                      precision: Precision = FLOAT32) -> dict:
     """Stage 2: LoRA adapters on the LM (or all its weights) plus the projector, on (image, question, answer).
 
     One forward pass per batch over ``[image][EOI][question][EOQ][answer][end-of-text]``
@@ -114,5 +121,6 @@ def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Se
     batches = list(bucket_batches(feats, buckets, seed=seed))
     t0 = time.perf_counter()
     losses = _fit(vlm, params, features, feats, batches, epochs=epochs, lr=lr,
-                  desc="stage 2: instructions" + ("" if features is not None else " (text only)"), progress=progress)
+                  desc="stage 2: instructions" + ("" if features is not None else " (text only)"), progress=progress,
+                  precision=precision)
     return {"losses": losses, "seconds": time.perf_counter() - t0, "trainable": sum(p.numel() for p in params)}

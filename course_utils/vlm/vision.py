@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..runtime import FLOAT32, Precision
 from .config import CLIP_MEAN, CLIP_STD, VLMConfig
 from .steps import optimiser_step
 
@@ -211,7 +212,8 @@ def rows_padded_to_longest(ids: Tensor, mask: Tensor, rows: Tensor, padding_side
 def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VLMConfig, *, epochs: int = 4,
                batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True,
                negatives: Callable[[int, random.Random], str] | None = None,
-               grounding: tuple[Sequence[str], Tensor] | None = None, grounding_weight: float = 1.0) -> list[float]:
+               grounding: tuple[Sequence[str], Tensor] | None = None, grounding_weight: float = 1.0,
+               precision: Precision = FLOAT32) -> list[float]:
     """Contrastive training of a two-tower CLIP on image-caption pairs; returns the loss per step.
 
     ``images``: ``Tensor[N, 3, S, S]`` uint8; ``captions``: ``N`` strings.
@@ -220,7 +222,8 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
     :func:`grounding.patch_phrase_targets` (``targets``: ``Tensor[N, P]``), and
     ``grounding_weight`` times :func:`grounding.grounding_loss` is added to CLIP's
     loss at every step, each patch choosing among all ``phrases``. AdamW with a
-    one-cycle schedule.
+    one-cycle schedule. ``precision``: the forward pass's autocast and gradient scaling
+    (:mod:`course_utils.runtime`).
     """
     from .grounding import grounding_loss
 
@@ -247,6 +250,7 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     clip.train()
     losses = []
+    scaler = precision.scaler(device)
     bar = tqdm(total=steps, desc="stage 0: CLIP", disable=not progress, mininterval=1.0)
     for _ in range(epochs):
         perm = torch.randperm(len(images), generator=g)
@@ -254,13 +258,15 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
             idx = perm[s:s + batch_size]
             x = preprocess(images[idx], cfg).to(device)  # no flips: positions are part of the captions
             neg = encode([negatives(int(i), rng) for i in idx]) if negatives else (None, None)
-            out = clip.vision_model(pixel_values=x)
-            loss = clip_loss(clip, *rows_padded_to_longest(caption_ids, caption_mask, idx, tokenizer.padding_side),
-                             None, *neg, vision_outputs=out)
-            if grounding is not None:
-                loss = loss + grounding_weight * grounding_loss(clip, out.last_hidden_state,
-                                                                grounding[1][idx].to(device), *phrase_pool)
-            optimiser_step(loss, opt, sched, losses, bar)
+            with precision.autocast(device):
+                out = clip.vision_model(pixel_values=x)
+                loss = clip_loss(clip, *rows_padded_to_longest(caption_ids, caption_mask, idx,
+                                                               tokenizer.padding_side),
+                                 None, *neg, vision_outputs=out)
+                if grounding is not None:
+                    loss = loss + grounding_weight * grounding_loss(clip, out.last_hidden_state,
+                                                                    grounding[1][idx].to(device), *phrase_pool)
+            optimiser_step(loss.float(), opt, sched, losses, bar, scaler=scaler)
     bar.close()
     clip.eval()
     return losses
