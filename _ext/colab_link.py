@@ -87,7 +87,7 @@ def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, A
     logo = context["pathto"](LOGO, 1)
     badge = (
         f'<p class="colab-badge"><a class="sd-btn sd-btn-outline-primary" href="{url}" target="_blank" '
-        f'rel="noopener"><img src="{logo}" alt="" style="height:1.2em;vertical-align:middle;margin-right:.4em">'
+        f'rel="noopener"><img src="{logo}" alt="Colab logo" style="height:1.2em;vertical-align:middle;margin-right:.4em">'
         f"Open in Colab</a> <small>(runs <code>{notebook}</code>; choose a GPU runtime for the full recipe)"
         f"</small></p>"
     )

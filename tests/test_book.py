@@ -283,3 +283,39 @@ def test_bibliography_page_lists_every_entry(built_site: Path):
     n_entries = len(re.findall(r"^@\w+\{", bib, re.M))
     page = (built_site / TEXT_DIR / "bibliography.html").read_text()
     assert page.count('role="doc-biblioentry"') == n_entries
+
+
+# ------------------------------------------------------------------ licences, citation, changelog
+
+
+def test_licences_citation_and_changelog_match_the_release():
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    assert "Creative Commons Attribution 4.0 International" in (ROOT / "LICENSE-CC-BY-4.0.txt").read_text()
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["authors"] and citation["title"]
+    assert f"v{citation['version']}" == VERSION, "CITATION.cff cites the pinned release"
+    assert set(citation["license"]) == {"MIT", "CC-BY-4.0"}
+    assert citation["repository-code"] == CONFIG["repository"]["url"]
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert re.search(rf"^## {re.escape(VERSION[1:])} \(tag `{re.escape(VERSION)}`", changelog, re.M), \
+        f"CHANGELOG.md has no section for the pinned release {VERSION}"
+    intro = (ROOT / TEXT_DIR / "intro.md").read_text()
+    assert f"version {VERSION[1:]}" in intro, "the intro's citation names the pinned release"
+
+
+@pytest.mark.book
+def test_every_page_states_the_licences_and_the_badge_has_alt_text(built_site: Path):
+    pages = sorted(built_site.glob(f"{TEXT_DIR}/*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text()
+        assert "CC BY 4.0" in text and "MIT licence" in text, f"{page.name}: no licence in the footer"
+    for md in CHAPTERS:
+        text = (built_site / TEXT_DIR / f"{md.stem}.html").read_text()
+        badge = re.search(r'<p class="colab-badge">.*?</p>', text, re.S)[0]
+        assert re.search(r'<img [^>]*alt="[^"]+"', badge), f"{md.stem}: the Colab badge's image has no alt text"
+    licences = (built_site / TEXT_DIR / "licences.html").read_text()
+    photos = {name for md in CHAPTERS for name in re.findall(r"skdata\.(\w+)\(", md.read_text())}
+    assert photos, "the chapters use scikit-image's photos"
+    for source in {"MNIST", "CIFAR-10"} | {f"<code class=\"docutils literal notranslate\"><span class=\"pre\">{p}</span>" for p in photos}:
+        assert source in licences, f"the licences page does not list {source}"
