@@ -196,8 +196,9 @@ class Precision:
 
     ``dtype`` is ``None`` for plain float32. ``grad_scaler`` is True for float16, whose narrow
     exponent range lets small gradients underflow unless the loss is scaled up first.
-    Weights, optimiser state and the loss stay in float32 in every case (autocast only runs
-    the forward pass's matrix products in ``dtype``).
+    In the recipes that train with autocast, weights, optimiser state and the loss stay in
+    float32 (autocast only runs the forward pass's matrix products in ``dtype``); a pretrained
+    LM loaded in 16 bits (``vlm.language_model.pretrained_dtype``) is the one exception.
     """
 
     dtype: torch.dtype | None
