@@ -26,6 +26,36 @@ def _device_of(model: nn.Module) -> torch.device:
         return torch.device("cpu")
 
 
+def backward_step(
+    loss: Tensor,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None = None,
+    *,
+    clip_params: Iterable[nn.Parameter] | None = None,
+    max_norm: float = 1.0,
+) -> None:
+    """One update: clear the gradients, backward, optionally clip their norm, step.
+
+    With an enabled ``scaler`` (float16 training, :meth:`course_utils.runtime.Precision.scaler`)
+    the loss is scaled for the backward pass, the gradients are unscaled before clipping (so
+    the norm is clipped on their true values), and a step whose gradients overflowed is
+    skipped. Without one, or with a disabled one, it is the plain float32/bfloat16 update.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None or not scaler.is_enabled():
+        loss.backward()
+        if clip_params is not None:
+            torch.nn.utils.clip_grad_norm_(clip_params, max_norm)
+        optimizer.step()
+        return
+    scaler.scale(loss).backward()
+    if clip_params is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(clip_params, max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+
+
 def train_one_epoch(
     model: nn.Module,
     loader: Iterable[tuple[Tensor, Tensor]],
@@ -56,14 +86,7 @@ def train_one_epoch(
         x, y = x.to(device), y.to(device)
         logits = model(x)  # (B, classes)
         loss = loss_fn(logits, y)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None and scaler.is_enabled():
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        backward_step(loss, optimizer, scaler)
         if scheduler is not None:
             scheduler.step()
         n = len(y)

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..runtime import FLOAT32, Precision
+from ..training import backward_step
 from .metrics import mean_average_precision
 
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.25  # inputs are (x / 255 - 0.5) / 0.25: roughly zero-mean, unit scale
@@ -139,10 +140,7 @@ def train_detector(
             with precision.autocast(device):
                 raw = model(x.contiguous(memory_format=torch.channels_last) if fast else x)
             loss, parts = loss_fn(_float(raw), boxes, labels)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()  # a disabled scaler passes the loss through unchanged
-            scaler.step(opt)
-            scaler.update()
+            backward_step(loss, opt, scaler)
             sched.step()
             total += loss.item() * len(x)
             n += len(x)
