@@ -35,7 +35,14 @@ from collections.abc import Callable
 from typing import Any
 
 from . import runtime
+from .classification import CifarFastRecipe, MnistRecipe, run_cifar_fast, train_mnist
 from .data import CACHE_DIR_ENV, channel_mean_std, load_dataset
+from .data.shapes import SHAPES
+from .detection.recipe import DetectorRecipe
+from .detection.run import run_ssd_shapes, run_yolo_shapes
+from .models import CompactMNIST, count_parameters
+from .vlm.probe import patch_probe
+from .vlm.run import run_vlm
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -74,45 +81,35 @@ def bench_channel_stats() -> dict[str, Any]:
 
 
 def bench_mnist() -> dict[str, Any]:
-    from .models import CompactMNIST, count_parameters
-    from .recipes import train_mnist
-
-    epochs = runtime.by_profile(cpu=3, gpu=15)
+    recipe = MnistRecipe.for_profile()
     model = CompactMNIST()
-    history = train_mnist(model, epochs=epochs, device=runtime.get_device(), progress=False)
+    history = train_mnist(model, recipe, device=runtime.get_device(), progress=False)
     return {"metric": "test_accuracy", "value": round(history.val_acc[-1], 4),
             "best_test_accuracy": round(max(history.val_acc), 4), "parameters": count_parameters(model),
-            "seconds": round(history.train_seconds, 1), "epochs": epochs}
+            "seconds": round(history.train_seconds, 1), "epochs": recipe.epochs, "recipe": recipe.as_dict()}
 
 
 def bench_cifar() -> dict[str, Any]:
-    from .data import load_dataset
-    from .models import count_parameters
-    from .recipes import cifar_fast_settings, run_cifar_fast
-
-    settings = cifar_fast_settings()
-    epochs = settings.get("bench_epochs", settings["epochs"])
-    model, history, scores, _, precision, _ = run_cifar_fast(epochs=epochs, progress=False)
+    base = CifarFastRecipe.for_profile()
+    recipe = base.replace(epochs=base.bench_epochs)  # the most the 150 s budget allows; the chapter trains fewer
+    run = run_cifar_fast(recipe, progress=False)
     source = load_dataset("cifar10", "test").source
-    return {"metric": "test_accuracy", "value": round(scores["test_accuracy"], 4),
-            "test_accuracy_tta": round(scores["test_accuracy_tta"], 4), "parameters": count_parameters(model),
-            "seconds": round(history.train_seconds, 1), "epochs": history.epochs, "precision": precision.name,
+    return {"metric": "test_accuracy", "value": round(run.scores["test_accuracy"], 4),
+            "test_accuracy_tta": round(run.scores["test_accuracy_tta"], 4), "parameters": count_parameters(run.model),
+            "seconds": round(run.history.train_seconds, 1), "epochs": run.history.epochs,
+            "precision": run.precision.name, "recipe": recipe.as_dict(),
             "data_source": "torchvision original" if source == "download" or source.endswith("batches-py")
             else f"JPEG mirror ({source})"}
 
 
 def _bench_detector(name: str) -> dict[str, Any]:
-    from . import recipes
-    from .data.shapes import SHAPES
-    from .models import count_parameters
-
-    run = {"yolo": recipes.run_yolo_shapes, "ssd": recipes.run_ssd_shapes}[name]
-    model, _, history, result, test = run(progress=False)
-    return {"metric": "map@0.5", "value": round(result["map"], 4),
-            "ap_per_class": {SHAPES[c]: round(v, 4) for c, v in result["ap"].items()},
-            "parameters": count_parameters(model), "seconds": round(history.train_seconds, 1),
-            "epochs": len(history.loss), "test_images": len(test),
-            "inference_ms_per_image": round(result["ms_per_image"], 2)}
+    recipe = {"yolo": DetectorRecipe.yolo, "ssd": DetectorRecipe.ssd}[name]()
+    run = {"yolo": run_yolo_shapes, "ssd": run_ssd_shapes}[name](recipe, progress=False)
+    return {"metric": "map@0.5", "value": round(run.metrics["map"], 4),
+            "ap_per_class": {SHAPES[c]: round(v, 4) for c, v in run.metrics["ap"].items()},
+            "parameters": count_parameters(run.model), "seconds": round(run.history.train_seconds, 1),
+            "epochs": run.history.epochs, "test_images": len(run.test),
+            "inference_ms_per_image": round(run.metrics["ms_per_image"], 2), "recipe": recipe.as_dict()}
 
 
 def bench_yolo() -> dict[str, Any]:
@@ -124,14 +121,11 @@ def bench_ssd() -> dict[str, Any]:
 
 
 def bench_vlm() -> dict[str, Any]:
-    from .vlm.probe import patch_probe
-    from .vlm.recipe import run_vlm
-
     run = run_vlm(progress=False)
-    m = run["metrics"]
-    grid = run["cfg"].image_size // run["cfg"].patch_size
-    probe = {a: round(patch_probe(run["train_features"], run["train_scenes"], run["test_features"],
-                                  run["test_scenes"], a, grid)["own"], 4) for a in ("colour", "shape")}
+    m = run.metrics
+    grid = run.cfg.image_size // run.cfg.patch_size
+    probe = {a: round(patch_probe(run.train_features, run.train_scenes, run.test_features,
+                                  run.test_scenes, a, grid)["own"], 4) for a in ("colour", "shape")}
     pick = lambda r: {"accuracy": round(r["accuracy"], 4), "by_type": r["by_type"]}  # noqa: E731
     return {"metric": "qa_exact_match", "value": round(m["qa"]["accuracy"], 4), "by_type": m["qa"]["by_type"],
             "held_out_combos": m["qa"]["held_out"], "test_questions": m["qa"]["n"],
@@ -142,10 +136,10 @@ def bench_vlm() -> dict[str, Any]:
                           "majority": pick(m["majority"])},
             "stage1_caption_attributes": m["stage1_caption_attributes"],
             "stage2_describe_attributes": m["stage2_describe_attributes"],
-            "clip_grounding": run["settings"]["clip_grounding"], "patch_probe_own_object": probe,
-            "stage2_tuning": run["settings"]["stage2_tuning"],
+            "clip_grounding": run.recipe.clip_grounding, "patch_probe_own_object": probe,
+            "stage2_tuning": run.recipe.stage2_tuning,
             "parameters": m["parameters"], "seconds_per_stage": m["seconds"],
-            "seconds": round(sum(m["seconds"].values()), 1)}
+            "seconds": round(sum(m["seconds"].values()), 1), "recipe": run.recipe.as_dict()}
 
 
 TASKS: dict[str, Callable[[], dict[str, Any]]] = {

@@ -1,4 +1,4 @@
-"""Checkpoints that carry what is needed to use the model again.
+"""Checkpoints that carry what is needed to use the model again: the one way the course saves a model.
 
 A checkpoint is one ``torch.save`` file holding the weights and a
 :class:`CheckpointMeta`: the architecture name and config (to rebuild the
@@ -6,6 +6,13 @@ model), the normalisation and class names (to prepare inputs and read
 outputs), the measured metrics and the profile they were measured on. It
 loads with ``torch.load(weights_only=True)``: plain dicts, lists, strings,
 numbers and tensors only, so loading cannot run code from the file.
+
+* :data:`ARCHITECTURES` -- the classifiers a checkpoint may name, each with its builder.
+  A domain with models of its own passes its registry instead (``architectures=``;
+  :data:`course_utils.detection.run.DETECTORS`), so this module knows only the layer below.
+* :func:`config_to_dict` / :func:`config_from_dict` -- a config dataclass as plain
+  data and back (lists become the config's tuples again): the one conversion.
+* :func:`checkpoint_path` -- where the recipes cache a trained model.
 """
 
 from __future__ import annotations
@@ -15,19 +22,90 @@ import datetime as _dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from .data import cache_dir
+from .models import (CompactConfig, CompactMNIST, DesignConfig, DesignTargetNet, FastCifarConfig, FastCifarNet,
+                     fully_connected_cifar, large_kernel_mnist, tanh_cnn)
+from .runtime import get_profile
+
 FORMAT = "course_utils.checkpoint/1"
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A config dataclass as plain data (tuples become lists), for ``torch.load(weights_only=True)`` and JSON."""
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"expected a config dataclass instance, got {type(config).__name__}")
+    return _plain(dataclasses.asdict(config))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild a config dataclass from :func:`config_to_dict`'s plain data.
+
+    Lists become tuples at every depth (the configs hold tuples, e.g. YOLO's anchors
+    ``((w, h), ...)``). An unknown key raises ``ValueError`` naming the fields.
+    """
+    if not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
+        raise TypeError(f"expected a config dataclass class, got {cls!r}")
+    if not isinstance(data, dict):
+        raise TypeError(f"expected a dict of {cls.__name__}'s fields, got {type(data).__name__}")
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {unknown}; its fields are {names}")
+    return cls(**{k: _tuples(v) for k, v in data.items()})
+
+
+def config_builder(model_cls: type, config_cls: type) -> Callable[..., nn.Module]:
+    """A registry entry for a model built from a config dataclass: ``build(**plain_config) -> model``."""
+
+    def build(**config: Any) -> nn.Module:
+        return model_cls(config_from_dict(config_cls, config))
+
+    build.__name__ = f"build_{model_cls.__name__}"
+    return build
+
+
+ARCHITECTURES = {
+    # name -> builder taking the checkpoint's config as keyword arguments
+    "fully_connected_cifar": fully_connected_cifar,
+    "tanh_cnn": tanh_cnn,
+    "large_kernel_mnist": large_kernel_mnist,
+    "compact_mnist": config_builder(CompactMNIST, CompactConfig),
+    "fast_cifar": config_builder(FastCifarNet, FastCifarConfig),
+    "design_cifar": config_builder(DesignTargetNet, DesignConfig),
+}
+"""The classifiers a checkpoint can name (the default registry of :func:`save_checkpoint` and :func:`load_checkpoint`)."""
+
+
+def checkpoint_path(name: str, profile: str | None = None) -> Path:
+    """Where a recipe caches its trained model: ``<cache>/checkpoints/<name>-<profile>.pt``."""
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError(f"a checkpoint name is letters, digits and underscores, got {name!r}")
+    return cache_dir("checkpoints") / f"{name}-{profile or get_profile()}.pt"
 
 
 @dataclass(frozen=True)
 class CheckpointMeta:
     """What a checkpoint says about its model."""
 
-    arch: str  # a name in course_utils.models.ARCHITECTURES
+    arch: str  # a name in the registry it is saved with (default ARCHITECTURES)
     config: dict[str, Any]  # keyword arguments / config fields to rebuild it
     mean: tuple[float, ...]  # per-channel normalisation the model was trained with
     std: tuple[float, ...]
@@ -40,16 +118,15 @@ class CheckpointMeta:
     created: str = ""  # ISO time, set on save
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: CheckpointMeta) -> Path:
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: CheckpointMeta, *,
+                    architectures: Mapping[str, Callable[..., nn.Module]] = ARCHITECTURES) -> Path:
     """Write ``model``'s weights and ``meta`` to ``path`` (atomically: a partial file is never left behind).
 
     Raises:
         ValueError: ``meta.arch`` is unknown, or the normalisation does not match the channels.
     """
-    from .models import ARCHITECTURES
-
-    if meta.arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {meta.arch!r}; known: {sorted(ARCHITECTURES)}")
+    if meta.arch not in architectures:
+        raise ValueError(f"unknown architecture {meta.arch!r}; known: {sorted(architectures)}")
     if not (len(meta.mean) == len(meta.std) == meta.input_size[0]):
         raise ValueError(
             f"mean ({len(meta.mean)}) and std ({len(meta.std)}) must have one value per input channel "
@@ -66,15 +143,15 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: CheckpointM
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cpu") -> tuple[nn.Module, CheckpointMeta]:
+def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cpu",
+                    architectures: Mapping[str, Callable[..., nn.Module]] = ARCHITECTURES
+                    ) -> tuple[nn.Module, CheckpointMeta]:
     """Rebuild the model from a checkpoint, load its weights, and return it in eval mode with its metadata.
 
     Raises:
         FileNotFoundError: no such file.
         ValueError: the file is not a course checkpoint, or its architecture is unknown.
     """
-    from .models import ARCHITECTURES
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -86,8 +163,8 @@ def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cp
         raise ValueError(f"{path} is not a course_utils checkpoint (expected format {FORMAT!r})")
     raw = blob["meta"]
     meta = CheckpointMeta(**{**raw, **{k: tuple(raw[k]) for k in ("mean", "std", "classes", "input_size")}})
-    if meta.arch not in ARCHITECTURES:
-        raise ValueError(f"{path}: unknown architecture {meta.arch!r}; known: {sorted(ARCHITECTURES)}")
-    model = ARCHITECTURES[meta.arch](**meta.config)
+    if meta.arch not in architectures:
+        raise ValueError(f"{path}: unknown architecture {meta.arch!r}; known: {sorted(architectures)}")
+    model = architectures[meta.arch](**meta.config)
     model.load_state_dict(blob["state_dict"])
     return model.to(device).eval(), meta

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .data.normalize import denormalize
+from .training import History
 
 HEATMAP_CMAP = "magma"
 """The one colour map the course uses for heatmaps (perceptually uniform)."""
@@ -452,24 +453,55 @@ def grouped_bars(ax, series: dict[str, Sequence[float]], labels: Sequence[str], 
     ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(labels))], list(labels))
 
 
-def plot_history(history, *, title: str = "Learning curves", size: tuple[float, float] = (8.0, 3.0)) -> Figure:
-    """Loss and accuracy per epoch from a ``training.History`` (train, and validation when present)."""
-    if not history.train_loss:
-        raise ValueError("the history is empty: nothing was trained")
-    epochs = range(1, len(history.train_loss) + 1)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=size)
-    ax_loss.plot(epochs, history.train_loss, marker="o", label="train")
-    ax_acc.plot(epochs, [100 * a for a in history.train_acc], marker="o", label="train")
-    if history.val_loss:
-        ax_loss.plot(epochs, history.val_loss, marker="s", label="test")
-        ax_acc.plot(epochs, [100 * a for a in history.val_acc], marker="s", label="test")
-    ax_loss.set_ylabel("cross-entropy loss")
-    ax_acc.set_ylabel("accuracy (%)")
-    for ax in (ax_loss, ax_acc):
-        ax.set_xlabel("epoch")
-        ax.set_xticks(list(epochs))
-        ax.legend()
+def plot_history(history, *, title: str = "Learning curves", size: tuple[float, float] | None = None,
+                 log_loss: bool = False) -> Figure:
+    """Learning curves from a :class:`~course_utils.training.History`, or from several.
+
+    One history gives its loss panel, and an accuracy panel when it has accuracies (train,
+    and test when present); per epoch with markers, or per optimiser step (``unit == "step"``)
+    as a thin line. A mapping ``{name: History}`` (the stages of one run) gives one loss panel
+    per history, titled by its name. ``log_loss`` draws the losses on a log scale.
+    """
+    histories = {"": history} if isinstance(history, History) else dict(history)
+    if not histories or not all(isinstance(h, History) for h in histories.values()):
+        raise TypeError(f"expected a training.History or a mapping of names to Histories, got {type(history).__name__}")
+    empty = [name or "the history" for name, h in histories.items() if not h.train_loss]
+    if empty:
+        raise ValueError(f"{', '.join(empty)} is empty: nothing was trained")
+    single = len(histories) == 1 and "" in histories
+    with_acc = single and bool(history.train_acc)
+    n_panels = 2 if with_acc else len(histories)
+    fig, axes = plt.subplots(1, n_panels, figsize=size or ((8.0, 3.0) if with_acc else (max(4.5, 2.8 * n_panels), 3.0)), squeeze=False)
+    axes = list(axes[0])
+    for ax, (name, h) in zip(axes, histories.items()):
+        x = range(1, len(h.train_loss) + 1)
+        style = dict(marker="o") if h.unit == "epoch" else dict(lw=0.8)
+        ax.plot(x, h.train_loss, label="train", **style)
+        if h.val_loss:
+            ax.plot(x, h.val_loss, marker="s", label="test")
+            ax.legend()
+        ax.set_xlabel(h.unit)
+        ax.set_ylabel("loss" if h.val_loss or name else "training loss")
+        if h.unit == "epoch" and len(h.train_loss) <= 20:
+            ax.set_xticks(list(x))
+        if log_loss:
+            ax.set_yscale("log")
+        if name:
+            ax.set_title(name)
         ax.grid(alpha=0.3)
+    if with_acc:
+        ax_acc = axes[1]
+        x = range(1, len(history.train_acc) + 1)
+        ax_acc.plot(x, [100 * a for a in history.train_acc], marker="o", label="train")
+        if history.val_acc:
+            ax_acc.plot(x, [100 * a for a in history.val_acc], marker="s", label="test")
+        ax_acc.set(xlabel=history.unit, ylabel="accuracy (%)")
+        if len(history.train_acc) <= 20:
+            ax_acc.set_xticks(list(x))
+        ax_acc.legend()
+        ax_acc.grid(alpha=0.3)
+        axes[0].set_ylabel("cross-entropy loss")
+        axes[0].legend()
     fig.suptitle(title)
     fig.tight_layout()
     return fig

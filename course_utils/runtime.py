@@ -1,4 +1,7 @@
-"""Runtime set-up shared by every chapter: profile, device, seeding, timing.
+"""Runtime set-up shared by every chapter: profile, device, seeding, timing, training precision.
+
+A chapter's set-up cell is one call, :func:`start_chapter`, which does all of it and
+prints the runtime line.
 
 The course runs the same code under two *profiles*, chosen by one environment
 variable, ``COURSE_PROFILE``:
@@ -312,3 +315,43 @@ def gpu_timing(chapter: str, results: str | os.PathLike | None = None) -> str:
     if task.get("status") == "skipped":
         return f"gpu profile: not yet timed on a GPU (the GPU check of {when} ran out of time before it)"
     return f"gpu profile: {task.get('status')} after {task.get('seconds', 0):.0f} s {where}: {task.get('error', '')}"
+
+
+# ------------------------------------------------------------------ a chapter's set-up
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """What :func:`start_chapter` set up: the chapter's name, device, profile and its running timer."""
+
+    name: str
+    device: torch.device
+    profile: ProfileName
+    timer: Timer
+
+    def summary(self) -> str:
+        """The chapter's last line: ``"chapter run time: 95.2 s (profile 'cpu', device cpu)"``."""
+        return f"chapter run time: {self.timer} (profile '{self.profile}', device {self.device})"
+
+
+def start_chapter(name: str, *, seed: int = 0, quiet: bool = False) -> Chapter:
+    """Everything a chapter's set-up cell does, in one call.
+
+    Starts the chapter's timer, picks the device (:func:`get_device`), seeds every
+    generator (:func:`seed_everything`), and prints the runtime line
+    (:func:`runtime_info`) and the chapter's measured GPU time (:func:`gpu_timing`),
+    unless ``quiet``.
+
+    Args:
+        name: the chapter's file stem, e.g. ``"05_training_cifar10"``.
+    """
+    if not isinstance(name, str) or not name or not name[:2].isdigit():
+        raise ValueError(f"name must be a chapter's file stem such as '05_training_cifar10', got {name!r}")
+    timer = Timer()
+    device = get_device()
+    seed_everything(seed)
+    chapter = Chapter(name=name, device=device, profile=get_profile(), timer=timer)
+    if not quiet:
+        print(runtime_info(device))
+        print(gpu_timing(name))  # from the GPU check, once one has run
+    return chapter

@@ -121,21 +121,54 @@ def evaluate(
 
 @dataclass
 class History:
-    """Per-epoch metrics of a ``fit`` run; ``seconds`` is training time only (no evaluation)."""
+    """What a training loop measured: the one record every loop of the package returns.
+
+    ``train_loss`` holds one mean loss per epoch, or one loss per optimiser step where
+    ``unit == "step"`` (the multimodal chapter's stages, which are too short to count in
+    epochs). The other lists may stay empty: ``train_acc`` for losses that are not a
+    classification (detectors, language models), ``val_loss``/``val_acc`` without a
+    validation set, ``parts`` without a loss made of named parts (a detector's box,
+    objectness and class terms, per epoch). ``seconds`` is training time only, per epoch
+    (per stage for step logs), no evaluation.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    parts: list[dict[str, float]] = field(default_factory=list)
+    unit: str = "epoch"
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("epoch", "step"):
+            raise ValueError(f"unit must be 'epoch' or 'step', got {self.unit!r}")
 
     @property
     def epochs(self) -> int:
+        """Epochs trained (for a step log: the number of steps)."""
         return len(self.train_loss)
 
     @property
     def train_seconds(self) -> float:
         return sum(self.seconds)
+
+    def as_dict(self) -> dict:
+        """Plain lists and dicts (for a checkpoint's metrics or a results file); :meth:`from_dict` reverses it."""
+        return {"train_loss": list(self.train_loss), "train_acc": list(self.train_acc),
+                "val_loss": list(self.val_loss), "val_acc": list(self.val_acc), "seconds": list(self.seconds),
+                "parts": [dict(p) for p in self.parts], "unit": self.unit}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "History":
+        """The :class:`History` that :meth:`as_dict` wrote; unknown keys raise ``ValueError``."""
+        if not isinstance(data, dict):
+            raise TypeError(f"expected the dict History.as_dict() writes, got {type(data).__name__}")
+        names = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"History has no field(s) {unknown}; its fields are {sorted(names)}")
+        return cls(**data)
 
 
 def fit(

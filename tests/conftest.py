@@ -115,3 +115,27 @@ def real_mirror(monkeypatch: pytest.MonkeyPatch) -> Path:
     else:
         monkeypatch.delenv("COURSE_CACHE_DIR", raising=False)
     return Path(_OUTER_DATA_DIR)
+
+
+def cifar_meta(**overrides):
+    """A CheckpointMeta for a small FastCifarNet (overrides replace fields)."""
+    from course_utils.checkpoint import CheckpointMeta
+
+    base = dict(arch="fast_cifar", config={"widths": [16, 32, 64], "stem": 8}, mean=(0.49, 0.48, 0.45),
+                std=(0.25, 0.24, 0.26), classes=CIFAR_CLASSES, input_size=(3, 32, 32),
+                metrics={"test_accuracy": 0.5}, profile="cpu", data_source="test")
+    return CheckpointMeta(**{**base, **overrides})
+
+
+@pytest.fixture
+def cifar_checkpoint(tmp_path) -> Path:
+    """A saved small FastCifarNet (seed 0) with :func:`cifar_meta`."""
+    import torch
+
+    from course_utils.checkpoint import save_checkpoint
+    from course_utils.models import FastCifarNet
+
+    torch.manual_seed(0)
+    model = FastCifarNet(widths=(16, 32, 64), stem=8)
+    return save_checkpoint(tmp_path / "ckpt" / "model.pt", model, cifar_meta())
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils.augment import random_hflip, random_translate
+from course_utils.augment import cutout, random_hflip, random_translate
 
 
 def test_translate_moves_a_single_pixel_within_the_limit():
@@ -38,5 +38,29 @@ def test_hflip():
     (lambda: random_hflip(torch.zeros(1, 1, 4, 4), p=2.0), "probability"),
 ])
 def test_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_cutout_blanks_one_clipped_square_per_image():
+    x = torch.ones(64, 3, 10, 10)
+    fill = torch.tensor([0.1, 0.2, 0.3])
+    out = cutout(x, 4, fill=fill, generator=torch.Generator().manual_seed(0))
+    blank = out[:, 0] != 1  # (B, H, W)
+    for b in range(len(x)):
+        rows, cols = torch.nonzero(blank[b], as_tuple=True)
+        assert 1 <= len(rows) <= 16  # at most 4x4; clipped at a border, never empty (the centre is inside)
+        h, w = int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1
+        assert len(rows) == h * w  # a solid rectangle
+        assert torch.equal(out[b, :, rows, cols], fill.view(3, 1).expand(3, len(rows)))
+    assert blank.sum(dim=(1, 2)).eq(16).float().mean() > 0.25  # 49% lie fully inside (7 of 10 centres per axis)
+    assert torch.equal(cutout(x, 0), x)
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: cutout(torch.zeros(3, 8, 8), 2), r"Tensor\[B, C, H, W\]"),
+    (lambda: cutout(torch.zeros(1, 3, 8, 8), -1), "non-negative"),
+    (lambda: cutout(torch.zeros(1, 3, 8, 8), 2, fill=torch.zeros(2)), r"Tensor\[3\]"),
+])
+def test_cutout_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -154,6 +154,9 @@ def test_repository_is_configured_once():
     assert re.fullmatch(r"v\d+\.\d+\.\d+", VERSION), "Colab installs a release tag, never a branch"
     project = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
     assert VERSION == f"v{project}", f"_config.yml's course.version {VERSION} and pyproject's {project} differ"
+    import course_utils
+
+    assert course_utils.__version__ == project, "the installed package reports pyproject's version"
     assert re.fullmatch(r"https://github\.com/[^/]+/[^/]+", repo["url"])
     assert not CONFIG["launch_buttons"]["binderhub_url"], "the course has no Binder button"
 
@@ -188,8 +191,16 @@ def test_chapter_anatomy(md: Path):
     # document-local citations: a key cited in several chapters must not collide
     assert "{footbibliography}" in text and "{footcite" in text
     assert "{cite" not in text and "{bibliography}" not in text, "chapters use {footcite} and {footbibliography}"
-    assert "runtime_info(" in code, "a chapter prints its profile and device"
-    assert f'runtime.gpu_timing("{md.stem}")' in code, "a chapter prints its GPU time from the GPU check's results"
+    # one set-up call (timer, device, seeding, the runtime line and the GPU time), nothing repeated by hand
+    assert f'chapter = runtime.start_chapter("{md.stem}")' in code, "a chapter's set-up is runtime.start_chapter"
+    for by_hand in ("chapter_timer", "seed_everything(", "runtime_info(", "gpu_timing("):
+        assert by_hand not in code, f"{md.name} repeats set-up code ({by_hand}) that start_chapter does"
+    last_code = [c.source for c in nb.cells if c.cell_type == "code"][-1]
+    assert last_code.strip() == "print(chapter.summary())", "a chapter ends by printing its run time"
+    # sizes come from recipes; by_profile stays only in the asserted thresholds
+    sizes = [line for line in code.splitlines() if "by_profile(" in line and "assert" not in line
+             and not line.lstrip().startswith("target =")]
+    assert not sizes, f"{md.name} sets sizes with by_profile instead of a recipe: {sizes}"
     assert "assert " in code, "a chapter asserts its key facts"
     assert "hide-cell" in text, "exercise solutions are collapsed"
     figures = [c for c in nb.cells if c.cell_type == "code" and re.search(r"\b(show_\w+|plt\.show)\(", c.source)]

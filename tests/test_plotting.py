@@ -161,6 +161,26 @@ def test_plot_history():
         plot_history(History())
 
 
+def test_plot_history_of_a_loss_only_run_and_of_several_stages():
+    from course_utils.plotting import plot_history
+    from course_utils.training import History
+
+    detector = History(train_loss=[3.0, 2.0, 1.5], parts=[{"box": 1.0}] * 3, seconds=[1, 1, 1])
+    fig = plot_history(detector, log_loss=True)
+    (ax,) = fig.axes  # no accuracy panel without accuracies
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "training loss" and ax.get_xlabel() == "epoch"
+    stages = {"lm": History(train_loss=[4.0, 3.0, 2.5], unit="step"), "clip": History(train_loss=[5.0, 1.0], unit="step")}
+    fig = plot_history(stages, title="per stage")
+    assert [a.get_title() for a in fig.axes] == ["lm", "clip"] and fig.axes[1].get_xlabel() == "step"
+    assert list(fig.axes[1].lines[0].get_ydata()) == [5.0, 1.0]
+    with pytest.raises(TypeError, match="History"):
+        plot_history({"lm": [1.0, 0.5]})
+    with pytest.raises(ValueError, match="clip is empty"):
+        plot_history({"lm": stages["lm"], "clip": History(unit="step")})
+    with pytest.raises(ValueError, match="unit must be"):
+        History(unit="batch")
+
+
 def test_plot_confusion_matrix():
     from course_utils.plotting import plot_confusion_matrix
 

@@ -14,14 +14,14 @@ def conv(k=3, p=0, s=1, d=1, c=1):
     return nn.Conv2d(c, c, k, stride=s, padding=p, dilation=d)
 
 
-def seed_mnist_net():
+def vgg_style_mnist():
     """The seed's 28x28 ten-class network: conv, conv, pool, conv, conv, pool, 7x7 conv."""
     return nn.Sequential(conv(p=1), nn.ReLU(), conv(p=1), nn.ReLU(), nn.MaxPool2d(2),
                          conv(p=1), nn.ReLU(), conv(p=1), nn.ReLU(), nn.MaxPool2d(2), conv(k=7))
 
 
 def test_seed_28x28_table_by_hand():
-    table = receptive_field(seed_mnist_net(), 28, in_channels=1).spatial()
+    table = receptive_field(vgg_style_mnist(), 28, in_channels=1).spatial()
     assert [r.layer for r in table] == ["Conv2d", "Conv2d", "MaxPool2d", "Conv2d", "Conv2d", "MaxPool2d", "Conv2d"]
     assert [r.rf[0] for r in table] == [3, 5, 6, 10, 14, 16, 40]  # the seed says 28 for the last
     assert [r.size[0] for r in table] == [28, 28, 14, 14, 14, 7, 1]
@@ -140,7 +140,7 @@ def test_bad_sizes_and_positions():
 
 
 def test_table_prints_and_training_mode_is_restored():
-    net = seed_mnist_net().train()
+    net = vgg_style_mnist().train()
     table = receptive_field(net, 28, in_channels=1)
     text = str(table)
     assert "RF" in text.splitlines()[0] and "MaxPool2d" in text and net.training

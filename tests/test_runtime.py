@@ -103,3 +103,22 @@ def test_importing_the_package_probes_nothing_and_downloads_nothing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_start_chapter_sets_up_and_prints_the_runtime_line(monkeypatch, capsys):
+    import random
+
+    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+    chapter = runtime.start_chapter("05_training_cifar10")
+    first = random.random(), torch.rand(1).item()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("profile=cpu | device=cpu") and out[1].startswith("gpu profile:")
+    assert chapter.device == torch.device("cpu") and chapter.profile == "cpu" and chapter.name == "05_training_cifar10"
+    runtime.start_chapter("05_training_cifar10", quiet=True)
+    assert (random.random(), torch.rand(1).item()) == first  # seeded: every run draws the same numbers
+    assert capsys.readouterr().out == ""
+    assert chapter.summary().startswith("chapter run time: ") and chapter.summary().endswith(
+        "s (profile 'cpu', device cpu)")
+    for bad in ("", "intro", 5):
+        with pytest.raises(ValueError, match="chapter's file stem"):
+            runtime.start_chapter(bad)

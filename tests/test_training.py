@@ -84,15 +84,6 @@ def test_errors():
         fit(model, [], None, opt, epochs=0)
 
 
-def test_train_mnist_recipe_runs_on_the_fake_mirror(fake_mirror):
-    from course_utils.models import CompactMNIST
-    from course_utils.recipes import train_mnist
-
-    for optimizer in ("sgd", "adam"):
-        history = train_mnist(CompactMNIST(), epochs=2, optimizer=optimizer, lr=0.01, batch_size=2, progress=False)
-        assert history.epochs == 2 and all(0.0 <= a <= 1.0 for a in history.val_acc)
-    with pytest.raises(ValueError, match="'sgd' or 'adam'"):
-        train_mnist(CompactMNIST(), epochs=1, optimizer="lbfgs")
 
 
 def test_confusion_matrix_by_hand():
@@ -130,3 +121,19 @@ def test_predict_logits_with_flip_tta_is_symmetric():
     flipped, _ = predict_logits(model, [(x.flip(3), labels)], tta_flip=True)
     assert torch.allclose(plain, model(x)) and torch.allclose(tta, (model(x) + model(x.flip(3))) / 2)
     assert torch.allclose(tta, flipped)  # invariant to mirroring the input
+
+
+def test_one_history_for_every_loop_round_trips_as_plain_data():
+    import json
+
+    from course_utils.training import History
+
+    h = History(train_loss=[2.0, 1.0], seconds=[0.5, 0.5], parts=[{"box": 1.5}, {"box": 0.7}])
+    plain = h.as_dict()
+    assert History.from_dict(json.loads(json.dumps(plain))) == h and h.epochs == 2 and h.train_seconds == 1.0
+    steps = History(train_loss=[3.0, 2.5, 2.0], seconds=[4.0], unit="step")
+    assert steps.epochs == 3 and steps.train_seconds == 4.0
+    with pytest.raises(ValueError, match=r"History has no field\(s\) \['loss'\]"):
+        History.from_dict({"loss": [1.0]})
+    with pytest.raises(ValueError, match="unit must be 'epoch' or 'step'"):
+        History.from_dict({**plain, "unit": "batch"})

@@ -19,7 +19,7 @@ from ._paths import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, data_dir
 from .cifar import CIFAR10_CLASSES, load_cifar10
 from .dataset import DatasetNotFoundError, ImageDataset
 from .loader import BatchLoader
-from .mnist import MNIST_CLASSES, load_mnist
+from .mnist import MNIST_CLASSES, MNIST_MEAN, MNIST_STD, load_mnist
 from .normalize import channel_mean_std, denormalize, normalize
 
 DATASETS: dict[str, Callable[..., ImageDataset]] = {
@@ -53,6 +53,8 @@ __all__ = [
     "DatasetNotFoundError",
     "ImageDataset",
     "MNIST_CLASSES",
+    "MNIST_MEAN",
+    "MNIST_STD",
     "SPLITS",
     "cache_dir",
     "channel_mean_std",

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from .dataset import DatasetNotFoundError
+
 T = TypeVar("T")
 
 DATA_DIR_ENV = "COURSE_DATA_DIR"
@@ -76,8 +78,6 @@ def download_or_fail(
         DatasetNotFoundError: the download was disabled or failed; the message lists
             every attempt and names ``COURSE_DATA_DIR``.
     """
-    from .dataset import DatasetNotFoundError
-
     if download:
         root = cache_dir("torchvision")
         try:

@@ -14,6 +14,8 @@ from ._paths import DATA_DIR_ENV, data_dir, download_or_fail
 from .dataset import ImageDataset
 
 MNIST_CLASSES: tuple[str, ...] = tuple(str(d) for d in range(10))
+MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
+"""The training set's per-channel mean and std of pixel values in [0, 1] (chapter 1 computes them)."""
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -60,4 +62,4 @@ def load_mnist(split: str = "train", *, download: bool = True) -> ImageDataset:
     )
 
 
-__all__ = ["MNIST_CLASSES", "load_mnist"]
+__all__ = ["MNIST_CLASSES", "MNIST_MEAN", "MNIST_STD", "load_mnist"]

@@ -18,13 +18,18 @@ from disjoint ranges (:data:`SPLIT_OFFSETS`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
+
+from ._paths import cache_dir
 
 SHAPES = ("circle", "square", "triangle", "rectangle", "diamond")
 """The object classes; label ``k`` is ``SHAPES[k]``."""
@@ -218,12 +223,6 @@ CACHE_PIXELS = 20_000_000
 
 
 def _cache_path(split: str, n: int, size: int, scene_kwargs: dict):
-    import hashlib
-    import json
-    from pathlib import Path
-
-    from ._paths import cache_dir
-
     # The key includes this file's source, so a change to the generator invalidates old caches.
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
     args = hashlib.sha256(json.dumps(scene_kwargs, sort_keys=True).encode()).hexdigest()[:8]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..runtime import FLOAT32, Precision
-from ..training import backward_step
+from ..training import History, backward_step
 from .metrics import mean_average_precision
 
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.25  # inputs are (x / 255 - 0.5) / 0.25: roughly zero-mean, unit scale
@@ -83,19 +83,6 @@ def _float(out):
     return tuple(t.float() for t in out) if isinstance(out, tuple) else out.float()
 
 
-@dataclass
-class DetectionHistory:
-    """Mean training loss (and its parts) per epoch, and training seconds per epoch."""
-
-    loss: list[float] = field(default_factory=list)
-    parts: list[dict[str, float]] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    @property
-    def train_seconds(self) -> float:
-        return sum(self.seconds)
-
-
 def train_detector(
     model: nn.Module,
     data: DetectionData,
@@ -110,7 +97,7 @@ def train_detector(
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress: bool = True,
-) -> DetectionHistory:
+) -> History:
     """AdamW with a one-cycle schedule over ``epochs`` passes of ``data``.
 
     Args:
@@ -131,7 +118,7 @@ def train_detector(
     steps_per_epoch = -(-len(data) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
                                                 pct_start=0.2)
-    history = DetectionHistory()
+    history = History()
     for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
         model.train()
         start, total, n, sums = time.perf_counter(), 0.0, 0, {}
@@ -147,7 +134,7 @@ def train_detector(
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v * len(x)
         history.seconds.append(time.perf_counter() - start)
-        history.loss.append(total / n)
+        history.train_loss.append(total / n)
         history.parts.append({k: v / n for k, v in sums.items()})
     return history
 

@@ -1,6 +1,6 @@
 """Two MNIST classifiers: the seed's first network, and a compact modern one.
 
-* :func:`seed_mnist_net` -- a course page's first network (seed 002), ported from
+* :func:`large_kernel_mnist` -- a course page's first network (seed 002), ported from
   Keras: 3x3 conv (32) + ReLU, dropout 0.5, 1x1 conv (10) + ReLU, dropout 0.5,
   a 26x26 conv (10) that sees the whole map, softmax. The page reports 98.41%
   test accuracy after 10 epochs.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 
-def seed_mnist_net(dropout: float = 0.5) -> nn.Sequential:
+def large_kernel_mnist(dropout: float = 0.5) -> nn.Sequential:
     """``Tensor[B, 1, 28, 28]`` -> logits ``Tensor[B, 10]``; 68,260 parameters.
 
     Keras' ``Activation('softmax')`` is left out: ``F.cross_entropy`` applies

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ..widgets import uploaded_files
+from .audio import read_wav
 from .model import VisionLanguageModel
 from .vision import encode_images
 
@@ -69,8 +70,6 @@ class ChatApp:
     def __init__(self, vlm: VisionLanguageModel, images: Tensor, *,
                  transcriber: Callable[[np.ndarray], str] | None = None) -> None:
         import ipywidgets as W
-
-        from .audio import read_wav
 
         self.vlm, self.images, self.transcriber = vlm, images, transcriber
         self.history: list[dict] = []

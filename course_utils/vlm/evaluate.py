@@ -10,8 +10,23 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..data.shapes import Scene
-from .data import QARecord, attribute_accuracy, caption
+from .dataset import QARecord, caption, object_phrase
 from .model import VisionLanguageModel
+
+
+def attribute_accuracy(predicted: str, scene: Scene) -> float:
+    """Fraction of the scene's facts a generated caption states correctly.
+
+    Facts: the object count, and for each object its shape with the right colour,
+    size and position words (``"a large red circle at the top left"`` must
+    appear as a phrase). Objects are checked by their whole phrase, so a caption
+    that swaps two colours scores nothing for those two objects.
+    """
+    objs = scene.describe()["objects"]
+    pred = predicted.strip()
+    n_pred = pred.split(" on ")[0].count(" and ") + pred.count(", ") + 1 if pred else 0
+    facts = [n_pred == len(objs)] + [object_phrase(o) in pred for o in objs]
+    return sum(facts) / len(facts)
 
 
 def normalise(text: str) -> str:

@@ -12,7 +12,7 @@ the candidates are every object phrase of the training set (a concept pool,
 as RegionCLIP's), embedded by the same text tower at every step. Patches that
 no object or both objects cover are left out. (Candidates from the batch's
 objects only, like CLIP's in-batch captions, cost a few seconds less and did
-no better: see ``recipe.vlm_settings``.)
+no better: see ``notes/vlm-recipe.md``.)
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..data.shapes import Scene
-from .data import object_phrase
-from .oracle import overlapped_patches
-from .vision import _embeds
+from .dataset import object_phrase
+from .patches import overlapped_patches
+from .vision import pooled_embeddings
 
 
 def patch_phrase_targets(scenes: Sequence[Scene], grid: int) -> tuple[list[str], Tensor]:
@@ -75,7 +75,7 @@ def grounding_loss(clip, hidden: Tensor, targets: Tensor, phrase_ids: Tensor, ph
     if not keep.any():
         return hidden.sum() * 0
     patches = clip.visual_projection(clip.vision_model.post_layernorm(hidden[:, 1:][keep]))  # (M, E)
-    text = _embeds(clip.get_text_features(input_ids=phrase_ids, attention_mask=phrase_mask))  # (K, E)
+    text = pooled_embeddings(clip.get_text_features(input_ids=phrase_ids, attention_mask=phrase_mask))  # (K, E)
     logits = clip.logit_scale.exp() * F.normalize(patches, dim=-1) @ F.normalize(text, dim=-1).T  # (M, K)
     return F.cross_entropy(logits, targets[keep])
 

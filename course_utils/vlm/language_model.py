@@ -12,11 +12,9 @@ import warnings
 from typing import Sequence
 
 import torch
-from tqdm.auto import tqdm
 
-from ..runtime import FLOAT32, Precision, get_device, training_precision
+from ..runtime import get_device, training_precision
 from .config import VLMConfig
-from .steps import optimiser_step
 
 
 def pretrained_dtype(device: torch.device | str) -> torch.dtype:
@@ -131,37 +129,3 @@ def label_loss(lm, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, la
     hidden = base.get_decoder()(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
     logits = base.get_output_embeddings()(hidden[:, :-1][keep])  # (M, V): only where a label follows
     return torch.nn.functional.cross_entropy(logits.float(), target[keep])
-
-
-def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_size: int = 64,
-                lr: float = 3e-3, seed: int = 0, progress: bool = True, precision: Precision = FLOAT32) -> list[float]:
-    """Stage 0 for the LM: next-token prediction on ``texts`` (each ends with end-of-text).
-
-    AdamW with a one-cycle schedule; padding is masked out of the loss. Returns the loss per step.
-    ``precision``: the forward pass's autocast and gradient scaling (:mod:`course_utils.runtime`).
-    """
-    from .data import collate
-
-    if not texts:
-        raise ValueError("no text to pretrain on")
-    device = next(lm.parameters()).device
-    feats = [{"input_ids": tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id],
-              "prompt_len": 0} for t in texts]
-    g = torch.Generator().manual_seed(seed)
-    steps = epochs * max(1, len(feats) // batch_size)
-    opt = torch.optim.AdamW(lm.parameters(), lr=lr, weight_decay=0.05, foreach=True)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    lm.train()
-    losses: list[float] = []
-    scaler = precision.scaler(device)
-    bar = tqdm(total=steps, desc="stage 0: LM", disable=not progress, mininterval=1.0)
-    for _ in range(epochs):
-        perm = torch.randperm(len(feats), generator=g).tolist()
-        for s in range(0, max(1, len(feats) // batch_size) * batch_size, batch_size):
-            batch = collate(tokenizer, [feats[i] for i in perm[s:s + batch_size]])
-            with precision.autocast(device):
-                out = lm(**{k: v.to(device) for k, v in batch.items()})
-            optimiser_step(out.loss.float(), opt, sched, losses, bar, clip_params=lm.parameters(), scaler=scaler)
-    bar.close()
-    lm.eval()
-    return losses

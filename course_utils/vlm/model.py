@@ -17,7 +17,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .config import VLMConfig
-from .data import encode_pieces
+from .batches import encode_pieces
 from .language_model import label_loss
 from .projector import Projector
 

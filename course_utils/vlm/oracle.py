@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..data.shapes import COLOURS, SHAPES, Scene
+from .patches import overlapped_patches
 
 SIZES = ("small", "medium", "large")
 
@@ -37,14 +38,6 @@ def oracle_layout(n_patches: int) -> dict[str, slice]:
         out[name] = slice(start, start + w)
         start += w
     return out
-
-
-def overlapped_patches(box: Sequence[float], image_size: float, grid: int) -> list[int]:
-    """Row-major indices of the ``grid x grid`` patches that an xyxy ``box`` (pixels) overlaps."""
-    x0, y0, x1, y1 = box
-    cell = image_size / grid
-    return [r * grid + c for r in range(grid) for c in range(grid)
-            if x0 < (c + 1) * cell and x1 > c * cell and y0 < (r + 1) * cell and y1 > r * cell]
 
 
 def oracle_patch_features(scenes: Sequence[Scene], grid: int, width: int) -> Tensor:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..data.shapes import COLOURS, SHAPES, Scene
-from .oracle import overlapped_patches
+from .patches import overlapped_patches
 
 ATTRIBUTES = {"shape": tuple(SHAPES), "colour": tuple(COLOURS)}
 

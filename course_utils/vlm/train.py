@@ -1,29 +1,152 @@
-"""Stages 1 and 2: train the projector on captions, then instruction-tune with LoRA (or every LM weight).
+"""Every training stage of the multimodal LLM, 0 to 2.
 
-Both stages read precomputed patch features (the vision tower is frozen) and
-collated token batches (:func:`data.collate`); the loss is the LM's own
-cross-entropy over the label positions only.
+* Stage 0: :func:`pretrain_lm` (next-token prediction on text) and :func:`train_clip`
+  (the contrastive vision tower, optionally with :mod:`.grounding`'s patch-phrase term).
+* Stage 1: :func:`train_projection` -- only the projector trains, on captions.
+* Stage 2: :func:`train_instruction` -- LoRA adapters (or every LM weight) and the
+  projector, on questions and answers.
+
+Stages 1 and 2 read precomputed patch features (the vision tower is frozen) and
+collated token batches (:func:`.batches.collate`); the loss is the LM's own
+cross-entropy over the label positions only. Every stage returns a
+:class:`~course_utils.training.History` of its loss per optimiser step
+(``unit="step"``) and its seconds; every update goes through :func:`optimiser_step`.
 """
 
 from __future__ import annotations
 
+import random
 import time
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..runtime import FLOAT32, Precision
-from .data import bucket_batches, caption_features, collate, qa_features
+from ..training import History, backward_step
+from .batches import bucket_batches, caption_features, collate, qa_features
+from .config import VLMConfig
+from .grounding import grounding_loss
 from .language_model import add_lora
 from .model import VisionLanguageModel
-from .steps import optimiser_step
+from .vision import clip_loss, preprocess, rows_padded_to_longest
+
+
+def optimiser_step(loss: Tensor, opt: torch.optim.Optimizer, sched, losses: list[float], bar, *,
+                   clip_params: Iterable[torch.nn.Parameter] | None = None,
+                   scaler: torch.amp.GradScaler | None = None) -> None:
+    """Backward, optional gradient clipping to norm 1, step, schedule; log the loss and advance ``bar``.
+
+    The update itself is :func:`course_utils.training.backward_step` (with ``scaler`` for
+    float16 training).
+    """
+    backward_step(loss, opt, scaler, clip_params=clip_params)
+    sched.step()
+    losses.append(loss.item())
+    bar.update()
+    bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+
+
+def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_size: int = 64,
+                lr: float = 3e-3, seed: int = 0, progress: bool = True, precision: Precision = FLOAT32) -> History:
+    """Stage 0 for the LM: next-token prediction on ``texts`` (each ends with end-of-text).
+
+    AdamW with a one-cycle schedule; padding is masked out of the loss. Returns the loss per step.
+    ``precision``: the forward pass's autocast and gradient scaling (:mod:`course_utils.runtime`).
+    """
+    if not texts:
+        raise ValueError("no text to pretrain on")
+    start = time.perf_counter()
+    device = next(lm.parameters()).device
+    feats = [{"input_ids": tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id],
+              "prompt_len": 0} for t in texts]
+    g = torch.Generator().manual_seed(seed)
+    steps = epochs * max(1, len(feats) // batch_size)
+    opt = torch.optim.AdamW(lm.parameters(), lr=lr, weight_decay=0.05, foreach=True)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    lm.train()
+    losses: list[float] = []
+    scaler = precision.scaler(device)
+    bar = tqdm(total=steps, desc="stage 0: LM", disable=not progress, mininterval=1.0)
+    for _ in range(epochs):
+        perm = torch.randperm(len(feats), generator=g).tolist()
+        for s in range(0, max(1, len(feats) // batch_size) * batch_size, batch_size):
+            batch = collate(tokenizer, [feats[i] for i in perm[s:s + batch_size]])
+            with precision.autocast(device):
+                out = lm(**{k: v.to(device) for k, v in batch.items()})
+            optimiser_step(out.loss.float(), opt, sched, losses, bar, clip_params=lm.parameters(), scaler=scaler)
+    bar.close()
+    lm.eval()
+    return History(train_loss=losses, seconds=[time.perf_counter() - start], unit="step")
+
+
+def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VLMConfig, *, epochs: int = 4,
+               batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True,
+               negatives: Callable[[int, random.Random], str] | None = None,
+               grounding: tuple[Sequence[str], Tensor] | None = None, grounding_weight: float = 1.0,
+               precision: Precision = FLOAT32) -> History:
+    """Contrastive training of a two-tower CLIP on image-caption pairs; returns the loss per step.
+
+    ``images``: ``Tensor[N, 3, S, S]`` uint8; ``captions``: ``N`` strings.
+    ``negatives(i, rng)``, if given, returns a hard-negative caption for image ``i``
+    (see :func:`clip_loss`). ``grounding``, if given, is ``(phrases, targets)`` from
+    :func:`grounding.patch_phrase_targets` (``targets``: ``Tensor[N, P]``), and
+    ``grounding_weight`` times :func:`.grounding.grounding_loss` is added to CLIP's
+    loss at every step, each patch choosing among all ``phrases``. AdamW with a
+    one-cycle schedule. ``precision``: the forward pass's autocast and gradient scaling
+    (:mod:`course_utils.runtime`).
+    """
+    if len(images) != len(captions):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    if grounding is not None and grounding[1].shape != (len(images), cfg.n_patches):
+        raise ValueError(f"grounding targets must be [{len(images)}, {cfg.n_patches}] (images, patches), "
+                         f"got {tuple(grounding[1].shape)}")
+    start = time.perf_counter()
+    device = next(clip.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    rng = random.Random(seed)
+
+    def encode(texts):
+        enc = tokenizer([t + tokenizer.eos_token for t in texts], padding=True, return_tensors="pt",
+                        add_special_tokens=False)
+        return enc["input_ids"].to(device), enc["attention_mask"].to(device)
+
+    phrase_pool = encode(list(grounding[0])) if grounding is not None else None
+    caption_ids, caption_mask = encode(list(captions))  # tokenised once; each batch is cut to its longest
+    steps = epochs * (len(images) // batch_size)
+    if steps == 0:
+        raise ValueError(f"{len(images)} images is less than one batch of {batch_size}")
+    opt = torch.optim.AdamW(clip.parameters(), lr=lr, weight_decay=0.05, foreach=True)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    clip.train()
+    losses = []
+    scaler = precision.scaler(device)
+    bar = tqdm(total=steps, desc="stage 0: CLIP", disable=not progress, mininterval=1.0)
+    for _ in range(epochs):
+        perm = torch.randperm(len(images), generator=g)
+        for s in range(0, len(images) - batch_size + 1, batch_size):
+            idx = perm[s:s + batch_size]
+            x = preprocess(images[idx], cfg).to(device)  # no flips: positions are part of the captions
+            neg = encode([negatives(int(i), rng) for i in idx]) if negatives else (None, None)
+            with precision.autocast(device):
+                out = clip.vision_model(pixel_values=x)
+                loss = clip_loss(clip, *rows_padded_to_longest(caption_ids, caption_mask, idx,
+                                                               tokenizer.padding_side),
+                                 None, *neg, vision_outputs=out)
+                if grounding is not None:
+                    loss = loss + grounding_weight * grounding_loss(clip, out.last_hidden_state,
+                                                                    grounding[1][idx].to(device), *phrase_pool)
+            optimiser_step(loss.float(), opt, sched, losses, bar, scaler=scaler)
+    bar.close()
+    clip.eval()
+    return History(train_loss=losses, seconds=[time.perf_counter() - start], unit="step")
 
 
 def _fit(vlm: VisionLanguageModel, params: list[torch.nn.Parameter], features: Tensor | None, feats: list[dict],
          batches: list[list[int]], *, epochs: int, lr: float, desc: str, progress: bool,
-         precision: Precision = FLOAT32) -> list[float]:
+         precision: Precision = FLOAT32) -> History:
+    start = time.perf_counter()
     steps = epochs * len(batches)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -42,19 +165,19 @@ def _fit(vlm: VisionLanguageModel, params: list[torch.nn.Parameter], features: T
             optimiser_step(loss.float(), opt, sched, losses, bar, clip_params=params, scaler=scaler)
     bar.close()
     vlm.eval()
-    return losses
+    return History(train_loss=losses, seconds=[time.perf_counter() - start], unit="step")
 
 
 def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Sequence[str], *, epochs: int = 3,
                      batch_size: int = 64, lr: float = 2e-3, seed: int = 0, progress: bool = True,
-                     precision: Precision = FLOAT32) -> dict:
+                     precision: Precision = FLOAT32) -> History:
     """Stage 1: only the projector trains; the LM is frozen; loss on caption tokens only (teacher forcing).
 
     Args:
         features: ``Tensor[N, n_patches, d_vision]`` patch features of the N images.
         captions: their N captions.
 
-    Returns ``{"losses": [...], "seconds": s, "trainable": n}``.
+    Returns the loss per step and the stage's seconds.
     """
     if len(features) != len(captions):
         raise ValueError(f"{len(features)} images but {len(captions)} captions")
@@ -66,16 +189,14 @@ def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Seque
     feats = caption_features(vlm.tokenizer, captions)
     perm = torch.randperm(len(feats), generator=torch.Generator().manual_seed(seed)).tolist()
     batches = [perm[s:s + batch_size] for s in range(0, len(perm), batch_size)]
-    t0 = time.perf_counter()
-    losses = _fit(vlm, params, features, feats, batches, epochs=epochs, lr=lr, desc="stage 1: projection",
-                  progress=progress, precision=precision)
-    return {"losses": losses, "seconds": time.perf_counter() - t0, "trainable": sum(p.numel() for p in params)}
+    return _fit(vlm, params, features, feats, batches, epochs=epochs, lr=lr, desc="stage 1: projection",
+                progress=progress, precision=precision)
 
 
 def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Sequence[tuple[int, str, str]], *,
                       buckets: Sequence[tuple[int, int, int]], epochs: int = 3, lr: float = 2e-3, seed: int = 0,
                       tuning: str = "lora", qa_feats: list[dict] | None = None, progress: bool = True,
-                      precision: Precision = FLOAT32) -> dict:
+                      precision: Precision = FLOAT32) -> History:
     """Stage 2: LoRA adapters on the LM (or all its weights) plus the projector, on (image, question, answer).
 
     One forward pass per batch over ``[image][EOI][question][EOQ][answer][end-of-text]``
@@ -86,13 +207,13 @@ def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Se
     ``tuning="lora"`` (the seed's recipe) wraps the LM with LoRA here if it is not
     already a peft model; the base weights stay frozen. ``tuning="full"`` trains every
     LM weight instead: for a tiny LM trained from scratch, which has no pretrained
-    skills for adapters to steer (see ``vlm_settings``). It needs a plain,
+    skills for adapters to steer (see ``notes/vlm-recipe.md``). It needs a plain,
     full-precision LM.
 
     ``qa_feats``, if given, are ``qas`` already tokenised by :func:`data.qa_features`
     (to tokenise once for several runs on the same records).
 
-    Returns ``{"losses": [...], "seconds": s, "trainable": n}``.
+    Returns the loss per step and the stage's seconds; what trained keeps ``requires_grad``.
     """
     from peft import PeftModel
 
@@ -119,8 +240,6 @@ def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Se
         params += list(vlm.projector.parameters())
         features = features[index]
     batches = list(bucket_batches(feats, buckets, seed=seed))
-    t0 = time.perf_counter()
-    losses = _fit(vlm, params, features, feats, batches, epochs=epochs, lr=lr,
-                  desc="stage 2: instructions" + ("" if features is not None else " (text only)"), progress=progress,
-                  precision=precision)
-    return {"losses": losses, "seconds": time.perf_counter() - t0, "trainable": sum(p.numel() for p in params)}
+    return _fit(vlm, params, features, feats, batches, epochs=epochs, lr=lr,
+                desc="stage 2: instructions" + ("" if features is not None else " (text only)"), progress=progress,
+                precision=precision)

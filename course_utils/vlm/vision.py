@@ -2,7 +2,7 @@
 
 CLIP (Radford et al., 2021) learns an image encoder and a text encoder whose
 embeddings of matching image-caption pairs are close: a symmetric cross-entropy
-over the batch's image-text similarity matrix. LLaVA then uses the image
+over the batch's image-text similarity matrix. Its contrastive training is stage 0 of :mod:`.train`. LLaVA then uses the image
 encoder's *patch* features -- not the pooled embedding -- as the LM's visual
 tokens: ``[B, 50, 768]`` from ViT-B/32 at 224 px, minus the CLS token, is the
 seed's ``[B, 49, 768]``.
@@ -11,17 +11,13 @@ seed's ``[B, 49, 768]``.
 from __future__ import annotations
 
 import math
-import random
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from ..runtime import FLOAT32, Precision
 from .config import CLIP_MEAN, CLIP_STD, VLMConfig
-from .steps import optimiser_step
 
 
 def _vision_config_kwargs(cfg: VLMConfig) -> dict:
@@ -158,8 +154,12 @@ def encode_images(vision_model, images: Tensor, cfg: VLMConfig, *, batch_size: i
     return torch.cat(out)
 
 
-def _embeds(out) -> Tensor:
-    # transformers 5 returns a model output whose pooler_output is the projected embedding; 4.x a tensor
+def pooled_embeddings(out) -> Tensor:
+    """The projected embeddings ``Tensor[B, E]`` from ``CLIPModel.get_text_features`` (or ``get_image_features``).
+
+    transformers 5 returns a model output whose ``pooler_output`` is the projected
+    embedding; 4.x returns the tensor itself.
+    """
     return out if isinstance(out, Tensor) else out.pooler_output
 
 
@@ -179,13 +179,13 @@ def clip_loss(clip, input_ids: Tensor, attention_mask: Tensor, pixel_values: Ten
             raise ValueError("clip_loss needs pixel_values or the vision tower's vision_outputs")
         vision_outputs = clip.vision_model(pixel_values=pixel_values)
     img = F.normalize(clip.visual_projection(vision_outputs.pooler_output), dim=-1)  # (B, E)
-    txt = F.normalize(_embeds(clip.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1)
+    txt = F.normalize(pooled_embeddings(clip.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1)
     scale = clip.logit_scale.exp()
     target = torch.arange(len(img), device=img.device)
     per_text = scale * txt @ img.T  # (B, B): caption -> images
     per_image = per_text.T  # (B, B): image -> captions
     if negative_ids is not None:
-        neg = F.normalize(_embeds(clip.get_text_features(input_ids=negative_ids, attention_mask=negative_mask)), dim=-1)
+        neg = F.normalize(pooled_embeddings(clip.get_text_features(input_ids=negative_ids, attention_mask=negative_mask)), dim=-1)
         per_image = torch.cat([per_image, scale * img @ neg.T], dim=1)  # (B, 2B)
     return (F.cross_entropy(per_image, target) + F.cross_entropy(per_text, target)) / 2
 
@@ -207,69 +207,6 @@ def rows_padded_to_longest(ids: Tensor, mask: Tensor, rows: Tensor, padding_side
     n = int(mask.sum(1).max())
     keep = slice(None, n) if padding_side == "right" else slice(ids.shape[1] - n, None)
     return ids[:, keep], mask[:, keep]
-
-
-def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VLMConfig, *, epochs: int = 4,
-               batch_size: int = 128, lr: float = 2e-3, seed: int = 0, progress: bool = True,
-               negatives: Callable[[int, random.Random], str] | None = None,
-               grounding: tuple[Sequence[str], Tensor] | None = None, grounding_weight: float = 1.0,
-               precision: Precision = FLOAT32) -> list[float]:
-    """Contrastive training of a two-tower CLIP on image-caption pairs; returns the loss per step.
-
-    ``images``: ``Tensor[N, 3, S, S]`` uint8; ``captions``: ``N`` strings.
-    ``negatives(i, rng)``, if given, returns a hard-negative caption for image ``i``
-    (see :func:`clip_loss`). ``grounding``, if given, is ``(phrases, targets)`` from
-    :func:`grounding.patch_phrase_targets` (``targets``: ``Tensor[N, P]``), and
-    ``grounding_weight`` times :func:`grounding.grounding_loss` is added to CLIP's
-    loss at every step, each patch choosing among all ``phrases``. AdamW with a
-    one-cycle schedule. ``precision``: the forward pass's autocast and gradient scaling
-    (:mod:`course_utils.runtime`).
-    """
-    from .grounding import grounding_loss
-
-    if len(images) != len(captions):
-        raise ValueError(f"{len(images)} images but {len(captions)} captions")
-    if grounding is not None and grounding[1].shape != (len(images), cfg.n_patches):
-        raise ValueError(f"grounding targets must be [{len(images)}, {cfg.n_patches}] (images, patches), "
-                         f"got {tuple(grounding[1].shape)}")
-    device = next(clip.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    rng = random.Random(seed)
-
-    def encode(texts):
-        enc = tokenizer([t + tokenizer.eos_token for t in texts], padding=True, return_tensors="pt",
-                        add_special_tokens=False)
-        return enc["input_ids"].to(device), enc["attention_mask"].to(device)
-
-    phrase_pool = encode(list(grounding[0])) if grounding is not None else None
-    caption_ids, caption_mask = encode(list(captions))  # tokenised once; each batch is cut to its longest
-    steps = epochs * (len(images) // batch_size)
-    if steps == 0:
-        raise ValueError(f"{len(images)} images is less than one batch of {batch_size}")
-    opt = torch.optim.AdamW(clip.parameters(), lr=lr, weight_decay=0.05, foreach=True)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
-    clip.train()
-    losses = []
-    scaler = precision.scaler(device)
-    bar = tqdm(total=steps, desc="stage 0: CLIP", disable=not progress, mininterval=1.0)
-    for _ in range(epochs):
-        perm = torch.randperm(len(images), generator=g)
-        for s in range(0, len(images) - batch_size + 1, batch_size):
-            idx = perm[s:s + batch_size]
-            x = preprocess(images[idx], cfg).to(device)  # no flips: positions are part of the captions
-            neg = encode([negatives(int(i), rng) for i in idx]) if negatives else (None, None)
-            with precision.autocast(device):
-                out = clip.vision_model(pixel_values=x)
-                loss = clip_loss(clip, *rows_padded_to_longest(caption_ids, caption_mask, idx,
-                                                               tokenizer.padding_side),
-                                 None, *neg, vision_outputs=out)
-                if grounding is not None:
-                    loss = loss + grounding_weight * grounding_loss(clip, out.last_hidden_state,
-                                                                    grounding[1][idx].to(device), *phrase_pool)
-            optimiser_step(loss.float(), opt, sched, losses, bar, scaler=scaler)
-    bar.close()
-    clip.eval()
-    return losses
 
 
 @torch.no_grad()

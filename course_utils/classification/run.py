@@ -1,0 +1,84 @@
+"""The fast CIFAR-10 recipe end to end: build, train, score, and cache the trained model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..checkpoint import CheckpointMeta, checkpoint_path, config_to_dict, load_checkpoint, save_checkpoint
+from ..data import ImageDataset
+from ..models import FastCifarNet
+from ..runtime import Precision, get_device, get_profile, training_precision
+from ..training import History
+from .recipe import CifarFastRecipe
+from .train import cifar_train_split, train_cifar_fast
+
+CHECKPOINT_NAME = "fast_cifar"
+
+
+@dataclass(frozen=True)
+class CifarFastRun:
+    """What :func:`run_cifar_fast` trained and measured."""
+
+    model: FastCifarNet
+    history: History
+    scores: dict[str, float]  # "test_accuracy", "test_accuracy_tta" on all 10,000 test images
+    recipe: CifarFastRecipe
+    precision: Precision
+    train: ImageDataset  # the training data, and the normalisation the model was trained with
+    mean: Tensor
+    std: Tensor
+
+
+def run_cifar_fast(recipe: CifarFastRecipe | None = None, *, profile: str | None = None,
+                   device: torch.device | str | None = None, progress: bool = True) -> CifarFastRun:
+    """Build ``recipe.config``'s :class:`~course_utils.models.FastCifarNet` and train it with the fast recipe.
+
+    ``recipe`` defaults to :meth:`CifarFastRecipe.for_profile` of ``profile``. Mixed precision
+    (:func:`~course_utils.runtime.training_precision`) and channels_last are used where they
+    pay off: bfloat16 on Ampere-or-newer GPUs and on CPUs with bf16 units, float16 with a
+    gradient scaler on older GPUs such as Colab's T4.
+    """
+    recipe = recipe if recipe is not None else CifarFastRecipe.for_profile(profile)
+    device = device or get_device()
+    train, mean, std = cifar_train_split(recipe.train_subset, recipe.seed)
+    model = FastCifarNet(recipe.config)
+    precision = training_precision(device)
+    history, scores = train_cifar_fast(model, recipe, channels_last=precision.mixed, precision=precision,
+                                       device=device, progress=progress, prepared=(train, mean, std))
+    return CifarFastRun(model, history, scores, recipe, precision, train, mean, std)
+
+
+def trained_cifar_model(recipe: CifarFastRecipe | None = None, *, profile: str | None = None,
+                        device: torch.device | str | None = None, retrain: bool = False):
+    """A trained :class:`~course_utils.models.FastCifarNet` and its :class:`~course_utils.checkpoint.CheckpointMeta`.
+
+    Loads ``checkpoint_path("fast_cifar", profile)`` when present; otherwise trains with
+    :func:`run_cifar_fast` on the profile's recipe and caches the checkpoint, so that a
+    chapter that needs a trained CIFAR-10 model can run on its own.
+
+    Args:
+        recipe: train with this recipe instead (e.g. one epoch in tests); it implies
+            training, and the result replaces the cached checkpoint.
+        retrain: train even if a checkpoint is cached.
+    """
+    profile = profile or get_profile()
+    device = device or get_device()
+    path = checkpoint_path(CHECKPOINT_NAME, profile)
+    if path.is_file() and not retrain and recipe is None:
+        return load_checkpoint(path, device=device)
+    run = run_cifar_fast(recipe, profile=profile, device=device)
+    meta = CheckpointMeta(
+        arch=CHECKPOINT_NAME, config=config_to_dict(run.recipe.config),
+        mean=tuple(run.mean.tolist()), std=tuple(run.std.tolist()), classes=run.train.classes,
+        input_size=(3, 32, 32),
+        metrics={**run.scores, "train_seconds": run.history.train_seconds, "epochs": run.history.epochs},
+        profile=profile, data_source=run.train.source,
+    )
+    save_checkpoint(path, run.model, meta)
+    return load_checkpoint(path, device=device)  # exactly what later calls will load
+
+
+__all__ = ["CHECKPOINT_NAME", "CifarFastRun", "run_cifar_fast", "trained_cifar_model"]

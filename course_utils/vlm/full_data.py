@@ -1,0 +1,55 @@
+"""The full recipe's data: COCO captions (stage 1) and LLaVA-Instruct-150K conversations (stage 2).
+
+Neither is downloaded here: both parsers read files the learner has fetched, and
+say where to fetch them when they are missing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+def coco_captions(annotation_file: str | Path, *, first_only: bool = True) -> dict[str, str]:
+    """Image file name -> caption from COCO's ``captions_train2017.json``.
+
+    ``first_only``: keep each image's first caption (the seed trains on one of five).
+    """
+    path = Path(annotation_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"no COCO caption file at {path}; download annotations_trainval2017.zip "
+                                "from images.cocodataset.org and unzip it")
+    data = json.loads(path.read_text())
+    if "images" not in data or "annotations" not in data:
+        raise ValueError(f"{path} is not a COCO caption file (expected 'images' and 'annotations')")
+    names = {im["id"]: im["file_name"] for im in data["images"]}
+    out: dict[str, str] = {}
+    for ann in data["annotations"]:
+        name = names[ann["image_id"]]
+        if first_only and name in out:
+            continue
+        out[name] = out.get(name, "") + ("\n" if name in out else "") + ann["caption"].strip()
+    return out
+
+
+def llava_instruct_records(json_file: str | Path) -> list[dict]:
+    """Split LLaVA-Instruct-150K conversations into ``{"image", "qn", "ans"}`` records.
+
+    Each human turn and the gpt turn after it make one record; the ``<image>``
+    marker is removed (the image tokens are placed by the model, not the text).
+    """
+    path = Path(json_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"no LLaVA-Instruct file at {path}; download llava_instruct_150k.json "
+                                "from huggingface.co/datasets/liuhaotian/LLaVA-Instruct-150K")
+    out = []
+    for item in json.loads(path.read_text()):
+        turns = item["conversations"]
+        for h, g in zip(turns[0::2], turns[1::2]):
+            if h["from"] != "human" or g["from"] != "gpt":
+                raise ValueError(f"unexpected turn order in {item.get('id')}: {h['from']}, {g['from']}")
+            qn = h["value"].replace("<image>", "").strip()
+            out.append({"image": item["image"], "qn": qn, "ans": g["value"].strip()})
+    return out
+
+
+__all__ = ["coco_captions", "llava_instruct_records"]
