@@ -36,8 +36,22 @@ def _check_batch(x: Tensor) -> None:
                          f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
 
 
+def _as_classes(target: int | Sequence[int] | Tensor, device: torch.device) -> Tensor:
+    """Target classes as int64, refusing floats and bools (``as_tensor(..., long)`` would truncate 2.7 to 2)."""
+    if isinstance(target, bool) or (isinstance(target, float)):
+        raise TypeError(f"target must be an int class index or one per image, got {target!r}")
+    if isinstance(target, Tensor):
+        if target.is_floating_point() or target.dtype == torch.bool:
+            raise TypeError(f"target must hold integer class indices, got {target.dtype} (cast with .long())")
+    elif isinstance(target, (list, tuple)) and not all(isinstance(v, int) and not isinstance(v, bool) for v in target):
+        raise TypeError(f"target must hold integer class indices, got {list(target)!r}")
+    elif not isinstance(target, (int, list, tuple)):
+        raise TypeError(f"target must be an int, a sequence of ints or a Tensor of them, got {type(target).__name__}")
+    return torch.as_tensor(target, dtype=torch.long, device=device)
+
+
 def _targets(target: int | Sequence[int] | Tensor, batch: int, num_classes: int, device: torch.device) -> Tensor:
-    t = torch.as_tensor(target, dtype=torch.long, device=device)
+    t = _as_classes(target, device)
     if t.ndim == 0:
         t = t.expand(batch)
     if t.shape != (batch,):
@@ -103,7 +117,7 @@ def smoothgrad(
     if not noise_level >= 0:
         raise ValueError(f"noise_level must be >= 0 (a fraction of the value range), got {noise_level}")
     b = x.shape[0]
-    t = torch.as_tensor(target, dtype=torch.long, device=x.device)
+    t = _as_classes(target, x.device)
     if t.ndim > 1 or (t.ndim == 1 and len(t) != b):
         raise ValueError(f"target must be an int or one class per image (Tensor[{b}]), got shape {tuple(t.shape)}")
     t = (t.expand(b) if t.ndim == 0 else t).repeat_interleave(n_samples)  # (B * n,)

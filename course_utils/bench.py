@@ -36,7 +36,7 @@ from typing import Any
 
 from . import runtime
 from .classification import CifarFastRecipe, MnistRecipe, run_cifar_fast, train_mnist
-from .data import CACHE_DIR_ENV, channel_mean_std, load_dataset
+from .data import CACHE_DIR_ENV, DatasetNotFoundError, channel_mean_std, load_dataset
 from .data.shapes import SHAPES
 from .detection.recipe import DetectorRecipe
 from .detection.run import run_ssd_shapes, run_yolo_shapes
@@ -169,7 +169,15 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=sorted(TASKS), help="what to measure")
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.task)))
+    try:
+        record = run(args.task)
+    except (DatasetNotFoundError, FileNotFoundError, ValueError, TypeError) as err:  # missing data, bad settings
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug, not bad input: still one line, never a traceback (exit 1)
+        print(f"error: unexpected {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(record))
     return 0
 
 

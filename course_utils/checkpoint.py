@@ -123,7 +123,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: CheckpointM
     """Write ``model``'s weights and ``meta`` to ``path`` (atomically: a partial file is never left behind).
 
     Raises:
-        ValueError: ``meta.arch`` is unknown, or the normalisation does not match the channels.
+        ValueError: ``meta.arch`` is unknown, the normalisation does not match the channels, or
+            ``model``'s weights are not those of the model ``meta`` describes.
     """
     if meta.arch not in architectures:
         raise ValueError(f"unknown architecture {meta.arch!r}; known: {sorted(architectures)}")
@@ -132,6 +133,12 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: CheckpointM
             f"mean ({len(meta.mean)}) and std ({len(meta.std)}) must have one value per input channel "
             f"({meta.input_size[0]})"
         )
+    expected = {k: tuple(v.shape) for k, v in architectures[meta.arch](**meta.config).state_dict().items()}
+    given = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if expected != given:
+        diff = sorted(set(expected.items()) ^ set(given.items()))[:3]
+        raise ValueError(f"the model's weights do not match meta ({meta.arch} with config {meta.config}); "
+                         f"first differences (name, shape): {diff}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = dataclasses.replace(meta, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
@@ -150,7 +157,8 @@ def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cp
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not a course checkpoint, or its architecture is unknown.
+        ValueError: the file is not a course checkpoint (unreadable, truncated, no metadata), its
+            architecture is unknown, or its weights do not match the model its metadata records.
     """
     path = Path(path)
     if not path.is_file():
@@ -161,10 +169,30 @@ def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cp
         raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err})") from err
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ValueError(f"{path} is not a course_utils checkpoint (expected format {FORMAT!r})")
-    raw = blob["meta"]
-    meta = CheckpointMeta(**{**raw, **{k: tuple(raw[k]) for k in ("mean", "std", "classes", "input_size")}})
+    raw, state = blob.get("meta"), blob.get("state_dict")
+    names = [f.name for f in dataclasses.fields(CheckpointMeta)]
+    if not isinstance(raw, dict) or not isinstance(state, dict):
+        raise ValueError(f"{path} lacks its {'meta' if not isinstance(raw, dict) else 'state_dict'} entry: a damaged "
+                         "or hand-made file, not what save_checkpoint writes")
+    required = [f.name for f in dataclasses.fields(CheckpointMeta)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if set(required) - set(raw) or set(raw) - set(names):
+        raise ValueError(f"{path}: its metadata must hold {required} (and may hold {sorted(set(names) - set(required))});"
+                         f" missing {sorted(set(required) - set(raw))}, unknown {sorted(set(raw) - set(names))}")
+    try:
+        meta = CheckpointMeta(**{**raw, **{k: tuple(raw[k]) for k in ("mean", "std", "classes", "input_size")}})
+    except TypeError as err:
+        raise ValueError(f"{path}: its metadata is malformed ({err})") from err
     if meta.arch not in architectures:
         raise ValueError(f"{path}: unknown architecture {meta.arch!r}; known: {sorted(architectures)}")
-    model = architectures[meta.arch](**meta.config)
-    model.load_state_dict(blob["state_dict"])
+    try:
+        model = architectures[meta.arch](**meta.config)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: its config does not build a {meta.arch!r} ({err})") from err
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:  # missing or unexpected keys, mismatched shapes
+        first = str(err).strip().splitlines()
+        raise ValueError(f"{path}: the weights do not match the recorded model ({meta.arch} with config "
+                         f"{meta.config}): {' '.join(line.strip() for line in first[:3])}") from err
     return model.to(device).eval(), meta

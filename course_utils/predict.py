@@ -53,6 +53,8 @@ def read_image(source: str, *, timeout: float = 10.0) -> Image.Image:
         image.load()
     except UnidentifiedImageError as err:
         raise PredictError(f"{source} is not an image PIL can read") from err
+    except (OSError, SyntaxError, ValueError) as err:  # truncated or damaged: PIL read the header, not the pixels
+        raise PredictError(f"{source} is a damaged or truncated image ({err})") from err
     return image
 
 
@@ -92,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     except (PredictError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # a bug, not bad input: still one line, never a traceback (exit 1)
+        print(f"error: unexpected {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps({"image": args.image, "top_k": [{"class": c, "probability": round(p, 4)} for c, p in ranked]}))
     else:

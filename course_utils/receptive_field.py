@@ -85,6 +85,20 @@ def _pair(v: int | Sequence[int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
+def _input_size(v: int | Sequence[int]) -> tuple[int, int]:
+    """An int, or exactly two ints (H, W); anything else is ambiguous and raises."""
+    if isinstance(v, bool):
+        raise TypeError(f"input_size must be an int or (H, W), got {v!r}")
+    if isinstance(v, int):
+        return v, v
+    if not isinstance(v, (tuple, list)) or len(v) != 2 or not all(isinstance(x, int) and not isinstance(x, bool)
+                                                                   for x in v):
+        hint = " (drop the channels: input_size is (H, W), in_channels is separate)" if (
+            isinstance(v, (tuple, list)) and len(v) == 3) else ""
+        raise ValueError(f"input_size must be an int or a pair of ints (H, W), got {v!r}{hint}")
+    return v[0], v[1]
+
+
 def _fmt(pair: tuple | None) -> str:
     if pair is None:
         return "-"
@@ -149,7 +163,7 @@ def receptive_field(model: nn.Module, input_size: int | tuple[int, int], in_chan
         ValueError: a layer type the recurrence does not cover (named in the message),
             or an adaptive pooling that is not a whole-number downsampling.
     """
-    h, w = _pair(input_size)
+    h, w = _input_size(input_size)
     if h < 1 or w < 1:
         raise ValueError(f"input_size must be positive, got {input_size!r}")
     leaves = [(name, m) for name, m in model.named_modules() if not any(m.children())]

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from . import validate
+
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
@@ -236,8 +238,15 @@ def predict_logits(model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], *,
 
 
 def confusion_matrix(predictions: Tensor, labels: Tensor, num_classes: int) -> Tensor:
-    """``Tensor[K, K]`` of counts: row = true class, column = predicted class."""
-    if predictions.shape != labels.shape or predictions.ndim != 1:
+    """``Tensor[K, K]`` of counts: row = true class, column = predicted class.
+
+    ``predictions`` and ``labels`` are ``Tensor[N]`` integer class indices in ``[0, num_classes)``
+    (a float tensor raises instead of being truncated).
+    """
+    validate.positive_int(num_classes, "num_classes")
+    validate.tensor(predictions, "predictions", ndim=1, dtype="int", hint="(class indices: use logits.argmax(1))")
+    validate.tensor(labels, "labels", ndim=1, dtype="int")
+    if predictions.shape != labels.shape:
         raise ValueError(f"predictions and labels must be Tensor[N] of equal length, got "
                          f"{tuple(predictions.shape)} and {tuple(labels.shape)}")
     if len(labels) and (int(torch.cat([predictions, labels]).min()) < 0

@@ -39,3 +39,21 @@ def test_bench_mnist_record(fake_mirror, monkeypatch):
     record = bench.run("mnist")
     assert record["task"] == "mnist" and record["parameters"] == 10_392 and record["epochs"] == 3
     assert 0.0 <= record["value"] <= 1.0 and record["profile"] == "cpu" and record["seconds"] >= 0
+
+
+def test_bench_cli_turns_errors_into_one_line(monkeypatch, capsys):
+    from course_utils.data import DatasetNotFoundError
+
+    def missing():
+        raise DatasetNotFoundError("CIFAR-10 is not in the mirror; set COURSE_DATA_DIR")
+
+    def bug():
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setitem(bench.TASKS, "cifar", missing)
+    monkeypatch.setitem(bench.TASKS, "mnist", bug)
+    assert bench.main(["cifar"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: CIFAR-10 is not in the mirror") and "Traceback" not in err
+    assert bench.main(["mnist"]) == 1
+    assert capsys.readouterr().err.strip() == "error: unexpected ZeroDivisionError: division by zero"

@@ -49,6 +49,45 @@ def test_cli_errors_exit_2(cifar_checkpoint, tmp_path, capsys, image, extra, mes
     assert re.search(message, capsys.readouterr().err)
 
 
+def test_cli_on_damaged_files_exits_2_with_one_line(cifar_checkpoint, tmp_path, capsys):
+    Image.new("RGB", (64, 64), "red").save(tmp_path / "red.png")
+    data = (tmp_path / "red.png").read_bytes()
+    (tmp_path / "truncated.png").write_bytes(data[: len(data) // 2])
+    blob = cifar_checkpoint.read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(blob[: len(blob) // 2])
+    for checkpoint, image, message in [(cifar_checkpoint, "truncated.png", "damaged or truncated image"),
+                                       (tmp_path / "truncated.pt", "red.png", "not a readable checkpoint")]:
+        code = predict_cli.main(["--checkpoint", str(checkpoint), "--image", str(tmp_path / image)])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_checkpoint_whose_weights_do_not_match_says_so(tmp_path):
+    import torch
+
+    from course_utils.checkpoint import load_checkpoint, save_checkpoint
+    from course_utils.models import FastCifarNet
+
+    with pytest.raises(ValueError, match=r"the model's weights do not match meta \(fast_cifar"):
+        save_checkpoint(tmp_path / "m.pt", FastCifarNet(widths=(8, 8, 8), stem=4), cifar_meta())  # meta: 16/32/64
+    path = save_checkpoint(tmp_path / "m.pt", FastCifarNet(widths=(16, 32, 64), stem=8), cifar_meta())
+    blob = torch.load(path, weights_only=True)
+    blob["meta"]["config"] = {"widths": [8, 8, 8], "stem": 4}  # a file edited by hand, or another writer
+    torch.save(blob, tmp_path / "edited.pt")
+    with pytest.raises(ValueError, match=r"the weights do not match the recorded model \(fast_cifar"):
+        load_checkpoint(tmp_path / "edited.pt")
+    blob = torch.load(path, weights_only=True)
+    del blob["meta"]
+    torch.save(blob, tmp_path / "no_meta.pt")
+    with pytest.raises(ValueError, match="lacks its meta entry"):
+        load_checkpoint(tmp_path / "no_meta.pt")
+    blob = torch.load(path, weights_only=True)
+    del blob["meta"]["classes"]
+    torch.save(blob, tmp_path / "no_classes.pt")
+    with pytest.raises(ValueError, match=r"missing \['classes'\]"):
+        load_checkpoint(tmp_path / "no_classes.pt")
+
+
 @pytest.mark.needs_data
 def test_cli_on_a_real_cifar_test_image(real_mirror, cifar_checkpoint, tmp_path, capsys):
     from course_utils.data import load_dataset

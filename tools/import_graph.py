@@ -20,7 +20,7 @@ PACKAGE = "course_utils"
 
 LAYERS: dict[str, int] = {
     # 0: foundations -- nothing of the package below them
-    "runtime": 0, "data": 0,
+    "runtime": 0, "data": 0, "validate": 0,
     # 1: operations and networks
     "conv": 1, "augment": 1, "receptive_field": 1, "feature_maps": 1, "attribution": 1, "training": 1, "models": 1,
     "checks": 1,

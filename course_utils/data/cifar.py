@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,8 +105,11 @@ def decode_image_folder(items: Iterator[tuple[str, str, str, bytes]]) -> dict[st
     for split, cls, stem, data in items:
         if cls not in index:
             raise ValueError(f"unexpected class folder {cls!r} in the CIFAR-10 mirror; expected {CIFAR10_CLASSES}")
-        with Image.open(io.BytesIO(data)) as im:
-            arr = np.asarray(im.convert("RGB"))  # (H, W, 3) uint8
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                arr = np.asarray(im.convert("RGB"))  # (H, W, 3) uint8
+        except (OSError, SyntaxError, ValueError) as err:  # not an image, or a damaged one
+            raise ValueError(f"{split}/{cls}/{stem}: not a readable image ({err})") from err
         if arr.shape != (32, 32, 3):
             raise ValueError(f"{split}/{cls}/{stem}: expected a 32x32 RGB image, got shape {arr.shape}")
         records[split].append((index[cls], _sort_key(stem), arr))
@@ -139,11 +143,18 @@ def _load_jpeg_mirror(source: Path, split: str) -> ImageDataset:
     fingerprint = _fingerprint(source)
     cached = folder / f"cifar10-jpeg-{split}.pt"
     if cached.is_file():
-        blob = torch.load(cached, weights_only=True)
-        if blob.get("fingerprint") == fingerprint:
-            return ImageDataset(blob["images"], blob["labels"], CIFAR10_CLASSES, "cifar10", split, str(source))
+        try:
+            blob = torch.load(cached, weights_only=True)
+            if blob.get("fingerprint") == fingerprint:
+                return ImageDataset(blob["images"], blob["labels"], CIFAR10_CLASSES, "cifar10", split, str(source))
+        except Exception:  # a damaged cache file (a killed writer): decode the mirror again
+            cached.unlink(missing_ok=True)
     items = _iter_archive(source) if source.is_file() else _iter_tree(source)
-    decoded = decode_image_folder(items)
+    try:
+        decoded = decode_image_folder(items)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+        raise ValueError(f"{source} is not a readable CIFAR-10 mirror: expected a tar.gz of "
+                         f"<split>/<class>/<n>.jpg files ({type(err).__name__}: {err})") from err
     for s, tensors in decoded.items():  # cache both splits: the archive is read in one pass
         _atomic_save({"fingerprint": fingerprint, **tensors}, folder / f"cifar10-jpeg-{s}.pt")
     t = decoded[split]
@@ -178,7 +189,11 @@ def load_cifar10(split: str = "train", *, download: bool = True) -> ImageDataset
     mirror = data_dir()
     if mirror is not None:
         if (mirror / "cifar-10-batches-py").is_dir():
-            return _from_torchvision(mirror, split, download=False)
+            try:
+                return _from_torchvision(mirror, split, download=False)
+            except (RuntimeError, ValueError, OSError, EOFError, KeyError) as err:  # torchvision's own errors
+                raise ValueError(f"{mirror / 'cifar-10-batches-py'} is not a readable CIFAR-10 python version "
+                                 f"({type(err).__name__}: {err})") from err
         for candidate in (mirror / _TREE, mirror / _ARCHIVE):
             if candidate.exists():
                 return _load_jpeg_mirror(candidate, split)

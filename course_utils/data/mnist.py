@@ -44,7 +44,7 @@ def load_mnist(split: str = "train", *, download: bool = True) -> ImageDataset:
         ``classes`` ``("0", ..., "9")``.
 
     Raises:
-        ValueError: unknown split.
+        ValueError: unknown split, or mirror files that are not MNIST's IDX files.
         DatasetNotFoundError: not in the mirror and the download failed or was disabled.
     """
     _check_split(split)
@@ -53,7 +53,11 @@ def load_mnist(split: str = "train", *, download: bool = True) -> ImageDataset:
     if mirror is not None:
         raw = mirror / "MNIST" / "raw"
         if all((raw / f).is_file() for f in _FILES[split]):
-            return _from_torchvision(mirror, split, download=False)
+            try:
+                return _from_torchvision(mirror, split, download=False)
+            except (AssertionError, RuntimeError, ValueError, OSError, IndexError) as err:  # torchvision's reader
+                raise ValueError(f"{raw / _FILES[split][0]} (or its labels) is not a readable MNIST IDX file: "
+                                 f"expected torchvision's MNIST/raw layout ({type(err).__name__}: {err})") from err
         tried.append(f"{DATA_DIR_ENV}={mirror} has no MNIST/raw/{_FILES[split][0]}")
     else:
         tried.append(f"{DATA_DIR_ENV} is not set")

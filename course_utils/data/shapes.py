@@ -237,8 +237,6 @@ def shapes_split(split: str, n: int, size: int = 64, *, cache: bool | None = Non
             time; None: only for splits larger than :data:`CACHE_PIXELS` pixels.
         scene_kwargs: passed to :func:`make_scene` (``max_objects``, ``min_size``, ``max_size``).
     """
-    import json
-
     if split not in SPLIT_OFFSETS:
         raise ValueError(f"unknown split {split!r}; expected one of {list(SPLIT_OFFSETS)}")
     if not 0 < n <= 10_000_000:
@@ -247,11 +245,14 @@ def shapes_split(split: str, n: int, size: int = 64, *, cache: bool | None = Non
         cache = n * size * size > CACHE_PIXELS
     path = _cache_path(split, n, size, scene_kwargs) if cache else None
     if path is not None and path.is_file():
-        saved = torch.load(path, weights_only=True)
-        return [Scene(image=img, background=d["background"], seed=d["seed"], size=size,
-                      objects=[ShapeObject(o["shape"], o["colour"], tuple(o["box"]), o["truncated"])
-                               for o in d["objects"]])
-                for img, d in zip(saved["images"], json.loads(saved["scenes"]))]
+        try:
+            saved = torch.load(path, weights_only=True)
+            return [Scene(image=img, background=d["background"], seed=d["seed"], size=size,
+                          objects=[ShapeObject(o["shape"], o["colour"], tuple(o["box"]), o["truncated"])
+                                   for o in d["objects"]])
+                    for img, d in zip(saved["images"], json.loads(saved["scenes"]), strict=True)]
+        except Exception:  # a damaged cache file (a killed writer, a full disk): rebuild it below
+            path.unlink(missing_ok=True)
     scenes = [make_scene(SPLIT_OFFSETS[split] + i, size, **scene_kwargs) for i in range(n)]
     if path is not None:
         meta = [{"seed": sc.seed, "background": sc.background,

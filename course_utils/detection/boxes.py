@@ -14,15 +14,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .. import validate
+
 FORMATS = ("xyxy", "xywh", "cxcywh")
 
 
 def _check_boxes(boxes: Tensor, name: str = "boxes") -> None:
-    if not isinstance(boxes, Tensor) or boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"{name} must be a Tensor[N, 4], got "
-                         f"{tuple(boxes.shape) if isinstance(boxes, Tensor) else type(boxes).__name__}")
-    if not boxes.is_floating_point():
-        raise ValueError(f"{name} must be floating point, got {boxes.dtype}")
+    """``Tensor[N, 4]`` floating point and finite: a NaN box would come out of IoU and NMS as a number."""
+    validate.tensor(boxes, name, shape=(None, 4), dtype="float", finite=True)
 
 
 def _check_xyxy(boxes: Tensor, name: str = "boxes") -> None:
@@ -34,11 +33,22 @@ def _check_xyxy(boxes: Tensor, name: str = "boxes") -> None:
 
 
 def box_convert(boxes: Tensor, in_fmt: str, out_fmt: str) -> Tensor:
-    """Convert ``Tensor[N, 4]`` between ``xyxy``, ``xywh`` and ``cxcywh`` (as ``torchvision.ops.box_convert``)."""
+    """Convert ``Tensor[N, 4]`` between ``xyxy``, ``xywh`` and ``cxcywh`` (as ``torchvision.ops.box_convert``).
+
+    The input must be a valid box of ``in_fmt``: finite, ``x0 <= x1`` and ``y0 <= y1`` for
+    ``xyxy``, non-negative widths and heights for the others (``ValueError`` otherwise).
+    """
     for fmt in (in_fmt, out_fmt):
         if fmt not in FORMATS:
             raise ValueError(f"unknown box format {fmt!r}; expected one of {FORMATS}")
-    _check_boxes(boxes)
+    if in_fmt == "xyxy":
+        _check_xyxy(boxes)
+    else:
+        _check_boxes(boxes)
+        if len(boxes) and (boxes[:, 2:] < 0).any():
+            bad = int(torch.nonzero((boxes[:, 2:] < 0).any(1))[0, 0])
+            raise ValueError(f"boxes in {in_fmt} must have non-negative width and height; box {bad} is "
+                             f"{boxes[bad].tolist()}")
     if in_fmt == out_fmt:
         return boxes.clone()
     a, b, c, d = boxes.unbind(-1)
@@ -52,6 +62,12 @@ def box_convert(boxes: Tensor, in_fmt: str, out_fmt: str) -> Tensor:
         return torch.stack([x0, y0, x1, y1], -1)
     if out_fmt == "xywh":
         return torch.stack([x0, y0, x1 - x0, y1 - y0], -1)
+    return torch.stack([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], -1)
+
+
+def _xyxy_to_cxcywh(boxes: Tensor) -> Tensor:
+    """:func:`box_convert` from ``xyxy`` to ``cxcywh`` without its checks, for callers that checked a batch at once."""
+    x0, y0, x1, y1 = boxes.unbind(-1)
     return torch.stack([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], -1)
 
 
@@ -85,8 +101,9 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     Ties in score keep the order of a stable sort (the earlier box first).
     """
     _check_xyxy(boxes)
-    if scores.shape != (len(boxes),):
-        raise ValueError(f"scores must be Tensor[{len(boxes)}] (one per box), got {tuple(scores.shape)}")
+    validate.tensor(scores, "scores", shape=(len(boxes),), dtype="float", finite=True, hint="(one score per box)")
+    if not isinstance(iou_threshold, (int, float)) or not 0 <= iou_threshold <= 1:
+        raise ValueError(f"iou_threshold must be a number in [0, 1], got {iou_threshold!r}")
     if len(boxes) == 0:
         return torch.zeros(0, dtype=torch.long, device=boxes.device)
     order = scores.argsort(descending=True, stable=True)
@@ -104,8 +121,7 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: float) -> Tensor:
     """NMS within each class separately (``torchvision.ops.batched_nms``): boxes of different classes never suppress each other."""
     _check_xyxy(boxes)
-    if labels.shape != (len(boxes),):
-        raise ValueError(f"labels must be Tensor[{len(boxes)}], got {tuple(labels.shape)}")
+    validate.tensor(labels, "labels", shape=(len(boxes),), dtype="int", hint="(one class index per box)")
     if len(boxes) == 0:
         return torch.zeros(0, dtype=torch.long, device=boxes.device)
     # Shift each class's boxes far apart so that boxes of different classes cannot overlap.

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from .. import validate
 from .boxes import box_iou
 
 
@@ -26,10 +27,12 @@ def _check_image_dict(d: dict, keys: tuple[str, ...], what: str, i: int) -> None
     if not isinstance(d, dict) or any(k not in d for k in keys):
         raise ValueError(f"{what}[{i}] must be a dict with keys {keys}, got "
                          f"{sorted(d) if isinstance(d, dict) else type(d).__name__}")
+    validate.tensor(d["boxes"], f"{what}[{i}]['boxes']", shape=(None, 4), dtype="float", finite=True)
     n = len(d["boxes"])
-    if d["boxes"].ndim != 2 or d["boxes"].shape[1] != 4 or any(d[k].shape != (n,) for k in keys if k != "boxes"):
-        raise ValueError(f"{what}[{i}]: boxes must be Tensor[N, 4] and {[k for k in keys if k != 'boxes']} "
-                         f"Tensor[N]; got {{{', '.join(f'{k}: {tuple(d[k].shape)}' for k in keys)}}}")
+    validate.tensor(d["labels"], f"{what}[{i}]['labels']", shape=(n,), dtype="int", hint="(one class per box)")
+    if "scores" in keys:
+        validate.tensor(d["scores"], f"{what}[{i}]['scores']", shape=(n,), dtype="float", finite=True,
+                        hint="(one score per box)")
 
 
 def match_detections(
@@ -41,6 +44,7 @@ def match_detections(
         ``(scores Tensor[D] in decreasing order, is_true_positive Tensor[D] bool,
         number of ground-truth boxes of the class)``.
     """
+    validate.same_length(predictions=predictions, targets=targets)
     scores, hits = [], []
     n_truth = 0
     for pred, truth in zip(predictions, targets, strict=True):
@@ -67,7 +71,15 @@ def match_detections(
 
 
 def precision_recall(hits: Tensor, n_truth: int) -> tuple[Tensor, Tensor]:
-    """Precision and recall after each detection of a ranking (``Tensor[D]`` each, float64)."""
+    """Precision and recall after each detection of a ranking (``Tensor[D]`` each, float64).
+
+    Args:
+        hits: ``Tensor[D]`` bool, true positive or not, in ranking order.
+        n_truth: the number of ground-truth boxes, at least the number of hits.
+    """
+    validate.tensor(hits, "hits", ndim=1, dtype="bool", hint="(true positive or not, per detection)")
+    if isinstance(n_truth, bool) or not isinstance(n_truth, int) or n_truth < int(hits.sum()):
+        raise ValueError(f"n_truth must be an int of at least the {int(hits.sum())} hits, got {n_truth!r}")
     tp = hits.double().cumsum(0)
     fp = (~hits).double().cumsum(0)
     precision = tp / (tp + fp)

@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import validate
 from .anchors import wh_iou
-from .boxes import batched_nms, box_convert, box_iou
+from .boxes import _check_xyxy, _xyxy_to_cxcywh, batched_nms, box_convert, box_iou
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,18 @@ def build_targets(boxes: Sequence[Tensor], labels: Sequence[Tensor], anchors: Te
     """
     if len(boxes) != len(labels):
         raise ValueError(f"{len(boxes)} box tensors for {len(labels)} label tensors")
+    validate.positive_int(grid, "grid")
+    validate.positive_int(stride, "stride")
+    validate.tensor(anchors, "anchors", shape=(None, 2), dtype="float", finite=True, hint="((w, h) in pixels)")
+    for i, (bx, lb) in enumerate(zip(boxes, labels)):  # shapes per image; values once, on the whole batch
+        validate.tensor(bx, f"boxes[{i}]", shape=(None, 4), dtype="float")
+        validate.tensor(lb, f"labels[{i}]", shape=(len(bx),), dtype="int", hint="(one class per box)")
+    flat = torch.cat([bx.detach().float().cpu() for bx in boxes]) if boxes else torch.zeros(0, 4)
+    if not bool(torch.isfinite(flat).all()) or bool(((flat[:, 2] < flat[:, 0]) | (flat[:, 3] < flat[:, 1])).any()):
+        for i, bx in enumerate(boxes):  # find the image, and raise naming it and the box
+            _check_xyxy(bx, f"boxes[{i}]")
+    if labels and len(all_labels := torch.cat([lb.cpu() for lb in labels])) and int(all_labels.min()) < 0:
+        raise ValueError(f"labels must be class indices >= 0, got {int(all_labels.min())}")
     m, b = len(boxes), len(anchors)
     responsible = torch.zeros(m, grid, grid, b, dtype=torch.bool)
     xy = torch.zeros(m, grid, grid, b, 2)
@@ -164,7 +177,7 @@ def build_targets(boxes: Sequence[Tensor], labels: Sequence[Tensor], anchors: Te
     for i, (bx, lb) in enumerate(zip(boxes, labels)):
         if len(bx) == 0:
             continue
-        cxcywh = box_convert(bx.float().cpu(), "xyxy", "cxcywh")
+        cxcywh = _xyxy_to_cxcywh(bx.float().cpu())  # checked above, for the whole batch at once
         shape_iou = wh_iou(cxcywh[:, 2:].clamp(min=1e-3), anchors.float().cpu())  # (N, B)
         cells: dict[tuple[int, int], list[int]] = {}
         for k in range(len(bx)):
@@ -223,6 +236,11 @@ def yolo_loss(
         raise ValueError(f"objectness_target must be 'one' or 'iou', got {objectness_target!r}")
     if ignore_iou is not None and gt_boxes is None:
         raise ValueError("ignore_iou needs gt_boxes (the ground-truth boxes of each image)")
+    validate.tensor(raw, "raw", ndim=5, dtype="float", hint="(the head's output Tensor[m, S, S, B, 5 + C])")
+    if raw.shape[:4] != targets.responsible.shape:
+        raise ValueError(f"raw predictions Tensor[{', '.join(map(str, raw.shape))}] and the targets' grid "
+                         f"{tuple(targets.responsible.shape)} (m, S, S, B) must match: build the targets with "
+                         "the model's grid and anchors")
     device = raw.device
     m = raw.shape[0]
     resp = targets.responsible.to(device)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import validate
 from ..widgets import uploaded_files
 from .audio import read_wav
 from .model import VisionLanguageModel
@@ -44,6 +45,12 @@ def ask(vlm: VisionLanguageModel, image: Tensor | None = None, question: str | N
     """
     if vlm.vision is None:
         raise ValueError("the model has no vision tower attached (VisionLanguageModel(..., vision=...))")
+    if question is not None and not isinstance(question, str):
+        raise TypeError(f"question must be a str or None, got {validate.describe(question)}")
+    if image is not None:
+        validate.tensor(image, "image", dtype="int", hint="(uint8 Tensor[3, H, W], e.g. from load_image)")
+        if image.ndim not in (3, 4) or image.shape[-3] != 3:
+            raise ValueError(f"image must be a uint8 Tensor[3, H, W], got {validate.describe(image)}")
     transcript = ""
     if audio is not None:
         if transcriber is None:

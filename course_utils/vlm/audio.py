@@ -109,11 +109,19 @@ def read_wav(source: str | Path | bytes) -> np.ndarray:
     except (wave.Error, EOFError) as e:
         raise ValueError(f"cannot read audio from {source if not isinstance(source, bytes) else 'the bytes'}: "
                          f"expected a 16-bit PCM WAV file ({e})") from e
+    what = source if not isinstance(source, (bytes, bytearray)) else "the bytes"
     with handle as w:
         if w.getsampwidth() != 2:
             raise ValueError(f"expected 16-bit PCM WAV audio, got {8 * w.getsampwidth()}-bit samples")
         rate, channels = w.getframerate(), w.getnchannels()
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        try:
+            frames = w.readframes(w.getnframes())
+        except (wave.Error, EOFError, ValueError) as e:
+            raise ValueError(f"cannot read audio from {what}: a damaged WAV file ({e})") from e
+    if rate < 1 or channels < 1 or len(frames) % (2 * channels):
+        raise ValueError(f"cannot read audio from {what}: a truncated or damaged WAV file ({len(frames)} bytes of "
+                         f"{channels}-channel 16-bit frames at {rate} Hz)")
+    audio = np.frombuffer(frames, dtype=np.int16)
     if channels > 1:
         audio = audio.reshape(-1, channels).mean(axis=1)
     if rate != SAMPLE_RATE:

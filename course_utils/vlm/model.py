@@ -101,6 +101,11 @@ class VisionLanguageModel(nn.Module):
         A None question gives the caption prompt ``[image][EOI]`` (stage 1's input).
         Returns ``inputs_embeds`` ``Tensor[B, L, d_lm]`` and ``attention_mask`` ``Tensor[B, L]``.
         """
+        if isinstance(questions, str) or not isinstance(questions, (list, tuple)):
+            raise TypeError(f"questions must be a list of str (or None for a caption), got {type(questions).__name__}")
+        bad = [q for q in questions if q is not None and not isinstance(q, str)]
+        if bad:
+            raise TypeError(f"each question must be a str or None, got {bad[0]!r} ({type(bad[0]).__name__})")
         if features is None and any(q is None for q in questions):
             raise ValueError("a prompt needs an image, a question, or both")
         if features is not None and len(features) != len(questions):
