@@ -77,6 +77,17 @@ class Recipe:
             if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0):
                 raise ValueError(f"{type(self).__name__}.{name} must be a positive number, got {value!r}")
 
+    def _require_non_negative(self, *names: str) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+                raise ValueError(f"{type(self).__name__}.{name} must be >= 0, got {value!r}")
+
+    def _require_fraction(self, name: str) -> None:
+        value = getattr(self, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+            raise ValueError(f"{type(self).__name__} needs {name} in [0, 1), got {value!r}")
+
     def _require_choice(self, name: str, choices: tuple) -> None:
         if getattr(self, name) not in choices:
             raise ValueError(f"{type(self).__name__}.{name} must be one of {choices}, got {getattr(self, name)!r}")

@@ -106,13 +106,4 @@ def positive_int(x: Any, name: str) -> int:
     return x
 
 
-def text(x: Any, name: str) -> str:
-    """Check a non-empty string; returns it."""
-    if not isinstance(x, str):
-        raise TypeError(f"{name} must be a str, got {describe(x)}")
-    if not x.strip():
-        raise ValueError(f"{name} must be a non-empty string, got {x!r}")
-    return x
-
-
-__all__ = ["class_indices", "describe", "positive_int", "same_length", "tensor", "text"]
+__all__ = ["class_indices", "describe", "positive_int", "same_length", "tensor"]

@@ -44,7 +44,7 @@ def test_tensor_messages_name_the_argument_what_was_expected_and_what_came(call,
         call()
 
 
-def test_same_length_class_indices_positive_int_text():
+def test_same_length_class_indices_positive_int():
     assert validate.same_length(boxes=[1, 2], labels=(3, 4)) == 2
     with pytest.raises(ValueError, match=r"^boxes and labels must have the same length, got 3 boxes, 2 labels$"):
         validate.same_length(boxes=[1, 2, 3], labels=[1, 2])
@@ -57,8 +57,3 @@ def test_same_length_class_indices_positive_int_text():
     for bad, error in ((0, ValueError), (2.0, TypeError), (True, TypeError), ("3", TypeError)):
         with pytest.raises(error, match="grid must be a positive int"):
             validate.positive_int(bad, "grid")
-    assert validate.text("what colour?", "question") == "what colour?"
-    with pytest.raises(TypeError, match="question must be a str, got int"):
-        validate.text(5, "question")
-    with pytest.raises(ValueError, match="non-empty"):
-        validate.text("  ", "question")

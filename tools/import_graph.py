@@ -132,6 +132,7 @@ def problems(root: Path) -> list[str]:
         u = unit(m)
         if u and u not in LAYERS:
             out.append(f"{m}: its unit {u!r} has no layer in tools/import_graph.py LAYERS (and ARCHITECTURE.md)")
+    unit_edges = {(unit(x), unit(y)) for x, ys in edges.items() for y in ys}
     for a, targets in sorted(edges.items()):
         for b in sorted(targets):
             ua, ub = unit(a), unit(b)
@@ -141,8 +142,7 @@ def problems(root: Path) -> list[str]:
                 out.append(f"{a} imports {b}: layer {LAYERS[ua]} ({ua}) imports upward, layer {LAYERS[ub]} ({ub})")
             elif ua in DOMAINS and ub in DOMAINS:
                 out.append(f"{a} imports {b}: two domains depend on each other")
-            elif LAYERS.get(ua) == LAYERS.get(ub) and (ub, ua) in {(unit(x), unit(y)) for x, ys in edges.items()
-                                                                   for y in ys}:
+            elif LAYERS.get(ua) == LAYERS.get(ub) and (ub, ua) in unit_edges:
                 out.append(f"{a} imports {b}: {ua} and {ub} import each other")
     for group in circles(edges):
         out.append("import circle: " + " -> ".join(group))

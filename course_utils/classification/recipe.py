@@ -38,9 +38,8 @@ class MnistRecipe(Recipe):
     def __post_init__(self) -> None:
         self._require_positive("epochs", "lr", "batch_size", "train_subset")
         self._require_choice("optimizer", ("sgd", "adam"))
-        if self.max_shift < 0 or not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"max_shift must be >= 0 and label_smoothing in [0, 1), got {self.max_shift}, "
-                             f"{self.label_smoothing}")
+        self._require_non_negative("max_shift")
+        self._require_fraction("label_smoothing")
 
     @classmethod
     def first_network(cls, profile: str | None = None, **changes) -> "MnistRecipe":
@@ -93,9 +92,8 @@ class CifarRecipe(Recipe):
         if isinstance(self.augment, str) or set(self.augment) - set(AUGMENTATIONS):
             raise ValueError(f"augment must be a tuple of some of {AUGMENTATIONS}, got {self.augment!r}")
         object.__setattr__(self, "augment", tuple(self.augment))
-        if self.momentum < 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"momentum and weight_decay must be >= 0 and label_smoothing in [0, 1), got "
-                             f"{self.momentum}, {self.weight_decay}, {self.label_smoothing}")
+        self._require_non_negative("momentum", "weight_decay")
+        self._require_fraction("label_smoothing")
 
     def select(self, train, test=None):
         """``(train, test)`` cut to the recipe's ``train_subset``/``test_subset`` (class-balanced, seed 0)."""
@@ -165,9 +163,8 @@ class CifarFastRecipe(Recipe):
         self._require_positive("epochs", "bench_epochs", "batch_size", "lr", "train_subset")
         if not isinstance(self.config, FastCifarConfig):
             raise TypeError(f"config must be a FastCifarConfig, got {type(self.config).__name__}")
-        if self.max_shift < 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"max_shift and weight_decay must be >= 0 and label_smoothing in [0, 1), got "
-                             f"{self.max_shift}, {self.weight_decay}, {self.label_smoothing}")
+        self._require_non_negative("max_shift", "weight_decay")
+        self._require_fraction("label_smoothing")
 
     @classmethod
     def design_target(cls, profile: str | None = None, **changes) -> "CifarFastRecipe":

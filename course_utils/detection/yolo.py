@@ -161,12 +161,14 @@ def build_targets(boxes: Sequence[Tensor], labels: Sequence[Tensor], anchors: Te
     for i, (bx, lb) in enumerate(zip(boxes, labels)):  # shapes per image; values once, on the whole batch
         validate.tensor(bx, f"boxes[{i}]", shape=(None, 4), dtype="float")
         validate.tensor(lb, f"labels[{i}]", shape=(len(bx),), dtype="int", hint="(one class per box)")
-    flat = torch.cat([bx.detach().float().cpu() for bx in boxes]) if boxes else torch.zeros(0, 4)
-    if not bool(torch.isfinite(flat).all()) or bool(((flat[:, 2] < flat[:, 0]) | (flat[:, 3] < flat[:, 1])).any()):
-        for i, bx in enumerate(boxes):  # find the image, and raise naming it and the box
-            _check_xyxy(bx, f"boxes[{i}]")
-    if labels and len(all_labels := torch.cat([lb.cpu() for lb in labels])) and int(all_labels.min()) < 0:
-        raise ValueError(f"labels must be class indices >= 0, got {int(all_labels.min())}")
+    if boxes:
+        try:
+            _check_xyxy(torch.cat([bx.detach().float().cpu() for bx in boxes]), "boxes")
+        except ValueError:
+            for i, bx in enumerate(boxes):  # say which image and which box
+                _check_xyxy(bx, f"boxes[{i}]")
+            raise
+        validate.class_indices(torch.cat([lb.cpu() for lb in labels]), "labels")
     m, b = len(boxes), len(anchors)
     responsible = torch.zeros(m, grid, grid, b, dtype=torch.bool)
     xy = torch.zeros(m, grid, grid, b, 2)

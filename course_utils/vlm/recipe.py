@@ -62,8 +62,7 @@ class VLMRecipe(Recipe):
                                "lm_lr", "clip_lr", "stage1_lr", "stage2_lr", "describe_every", "count_every",
                                "text_only_epochs")
         self._require_choice("stage2_tuning", ("full", "lora"))
-        if self.clip_grounding < 0:
-            raise ValueError(f"VLMRecipe.clip_grounding must be >= 0, got {self.clip_grounding}")
+        self._require_non_negative("clip_grounding")
 
 
 def stage2_records(records: Sequence[QARecord], describe_every: int, count_every: int = 1) -> list[QARecord]:
