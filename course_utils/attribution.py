@@ -27,13 +27,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import validate
+
 Model = Callable[[Tensor], Tensor]
 
 
-def _check_batch(x: Tensor) -> None:
-    if not isinstance(x, Tensor) or x.ndim != 4 or not x.is_floating_point():
-        raise ValueError(f"expected a float batch Tensor[B, C, H, W], got "
-                         f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+def _check_batch(x: Tensor, name: str = "x") -> None:
+    validate.tensor(x, name, ndim=4, dtype="float", hint="(a float batch Tensor[B, C, H, W]; add a batch "
+                                                        "dimension with x[None])")
 
 
 def _as_classes(target: int | Sequence[int] | Tensor, device: torch.device) -> Tensor:
@@ -61,8 +62,15 @@ def _targets(target: int | Sequence[int] | Tensor, batch: int, num_classes: int,
     return t
 
 
+def _check_model(model: Model) -> None:
+    if not callable(model):
+        raise TypeError(f"model must be callable (an nn.Module or a function of a batch), got "
+                        f"{validate.describe(model)}")
+
+
 def _scores(model: Model, x: Tensor, target: int | Sequence[int] | Tensor) -> Tensor:
     """``Tensor[B]``: each image's score for its target class."""
+    _check_model(model)
     logits = model(x)
     if logits.ndim != 2 or logits.shape[0] != x.shape[0]:
         raise ValueError(f"the model must return class scores Tensor[B, K], got {tuple(logits.shape)}")
@@ -83,6 +91,12 @@ def saliency(model: Model, x: Tensor, target: int | Sequence[int] | Tensor, *, a
 
     Put ``model`` in eval mode first (batch norm and dropout would otherwise mix
     the images of the batch or add noise).
+
+    Raises:
+        TypeError: ``model`` is not callable, ``x`` is not a tensor, or ``target`` holds floats or bools
+            (class indices are ints).
+        ValueError: ``x`` is not a float batch ``Tensor[B, C, H, W]``, the model does not return ``Tensor[B,
+            K]``, or ``target`` is not one class in ``[0, K)`` per image.
     """
     _check_batch(x)
     grad = _gradient(model, x, target)
@@ -110,12 +124,18 @@ def smoothgrad(
         batch_size: noisy copies per backward pass (memory only; the result is the same).
         generator: the noise's random generator; None draws from torch's global one,
             in the same order as captum, so that a seed reproduces captum's result.
+
+    Raises:
+        TypeError: ``model`` is not callable, ``x`` is not a tensor, ``target`` holds floats or bools, or a
+            count or ``noise_level`` is not a number.
+        ValueError: ``x`` is not a float batch ``Tensor[B, C, H, W]``, ``n_samples`` or ``batch_size`` is
+            not positive, ``noise_level`` is negative, or ``target`` is not one class per image.
     """
     _check_batch(x)
-    if not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
-    if not noise_level >= 0:
-        raise ValueError(f"noise_level must be >= 0 (a fraction of the value range), got {noise_level}")
+    _check_model(model)
+    validate.positive_int(n_samples, "n_samples")
+    validate.positive_int(batch_size, "batch_size")
+    validate.number(noise_level, "noise_level", low=0.0)
     b = x.shape[0]
     t = _as_classes(target, x.device)
     if t.ndim > 1 or (t.ndim == 1 and len(t) != b):
@@ -158,6 +178,12 @@ def occlusion(
         window, stride: the window's height and width, and its step, in pixels.
         baseline: the value put in the window (a number, or a tensor that broadcasts
             to one image ``Tensor[C, H, W]``, e.g. the mean colour).
+
+    Raises:
+        TypeError: ``model`` is not callable, ``x`` is not a tensor, or ``target`` holds floats or bools.
+        ValueError: ``x`` is not a float batch ``Tensor[B, C, H, W]``, the window does not fit the image,
+            the stride is not between 1 and the window, or the model does not return ``Tensor[B,
+            K]``.
     """
     _check_batch(x)
     b, c, h, w = x.shape
@@ -200,8 +226,13 @@ def reduce_channels(attribution: Tensor, how: str = "max") -> Tensor:
 
     ``"max"`` takes the largest absolute value over the channels (Simonyan et al.),
     ``"mean"`` the mean absolute value, ``"sum"`` the signed sum.
+
+    Raises:
+        TypeError: ``attribution`` is not a tensor.
+        ValueError: ``attribution`` is not a float ``Tensor[B, C, H, W]``, or ``how`` is not ``"max"``,
+            ``"mean"`` or ``"sum"``.
     """
-    _check_batch(attribution)
+    _check_batch(attribution, "attribution")
     if how == "max":
         return attribution.abs().amax(1)
     if how == "mean":
@@ -212,7 +243,14 @@ def reduce_channels(attribution: Tensor, how: str = "max") -> Tensor:
 
 
 def rank_correlation(a: Tensor, b: Tensor) -> float:
-    """Spearman's rank correlation of two maps of the same shape (ties broken by position)."""
+    """Spearman's rank correlation of two maps of the same shape (ties broken by position).
+
+    Raises:
+        TypeError: ``a`` or ``b`` is not a tensor.
+        ValueError: the maps differ in shape or hold fewer than 2 values.
+    """
+    validate.tensor(a, "a")
+    validate.tensor(b, "b")
     if a.shape != b.shape or a.numel() < 2:
         raise ValueError(f"need two maps of the same shape with 2+ values, got {tuple(a.shape)} and {tuple(b.shape)}")
 
@@ -227,9 +265,15 @@ def rank_correlation(a: Tensor, b: Tensor) -> float:
 
 
 def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    """Blur each channel of ``Tensor[B, C, H, W]`` with a Gaussian of ``sigma`` pixels (reflect padding)."""
+    """Blur each channel of ``Tensor[B, C, H, W]`` with a Gaussian of ``sigma`` pixels (reflect padding).
+
+    Raises:
+        TypeError: ``x`` is not a tensor, or ``sigma`` not a number.
+        ValueError: ``x`` is not a float ``Tensor[B, C, H, W]``, or ``sigma`` is negative or NaN.
+    """
     _check_batch(x)
-    if sigma <= 0:
+    validate.number(sigma, "sigma", low=0.0)
+    if sigma == 0:
         return x
     radius = max(1, int(3 * sigma + 0.5))
     coords = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
@@ -274,11 +318,19 @@ def class_model(
 
     Returns:
         ``(image Tensor[C, H, W], frames)`` with frames a list of ``Tensor[C, H, W]``.
+
+    Raises:
+        TypeError: ``model`` is not callable, ``target`` is not an int class index, or ``steps`` or ``lr``
+            is not a number.
+        ValueError: ``shape`` is not ``(C, H, W)``, ``steps`` or ``lr`` is not positive, ``init`` has
+            another shape, or ``target`` lies outside the model's classes.
     """
-    if len(shape) != 3:
-        raise ValueError(f"shape must be (C, H, W), got {shape}")
-    if steps < 1 or lr <= 0:
-        raise ValueError(f"need steps >= 1 and lr > 0, got steps={steps}, lr={lr}")
+    _check_model(model)
+    _as_classes(target, torch.device("cpu"))
+    if not isinstance(shape, (tuple, list)) or len(shape) != 3:
+        raise ValueError(f"shape must be (C, H, W), got {shape!r}")
+    validate.positive_int(steps, "steps")
+    validate.number(lr, "lr", low=0.0, low_open=True)
     params = [p for p in getattr(model, "parameters", lambda: [])()]
     device = params[0].device if params else torch.device("cpu")
     dtype = params[0].dtype if params else torch.float32

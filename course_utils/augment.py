@@ -10,10 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import validate
+
 
 def _check(x: Tensor) -> None:
-    if not isinstance(x, Tensor) or x.ndim != 4:
-        raise ValueError(f"expected a batch Tensor[B, C, H, W], got {getattr(x, 'shape', type(x))}")
+    validate.tensor(x, "x", ndim=4, hint="(a batch Tensor[B, C, H, W]; add a batch dimension with x[None])")
 
 
 def random_translate(x: Tensor, max_shift: int, generator: torch.Generator | None = None) -> Tensor:
@@ -21,6 +22,10 @@ def random_translate(x: Tensor, max_shift: int, generator: torch.Generator | Non
 
     Uncovered pixels are filled with zeros (the background after ``ToTensor``;
     pass un-normalised batches).
+
+    Raises:
+        TypeError: ``x`` is not a tensor.
+        ValueError: ``x`` is not a batch ``Tensor[B, C, H, W]``, or ``max_shift`` is not a non-negative int.
     """
     _check(x)
     if not isinstance(max_shift, int) or max_shift < 0:
@@ -38,10 +43,14 @@ def random_translate(x: Tensor, max_shift: int, generator: torch.Generator | Non
 
 
 def random_hflip(x: Tensor, p: float = 0.5, generator: torch.Generator | None = None) -> Tensor:
-    """Mirror each image left-right with probability ``p``."""
+    """Mirror each image left-right with probability ``p``.
+
+    Raises:
+        TypeError: ``x`` is not a tensor, or ``p`` not a number.
+        ValueError: ``x`` is not a batch ``Tensor[B, C, H, W]``, or ``p`` lies outside [0, 1].
+    """
     _check(x)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+    validate.number(p, "p", low=0.0, high=1.0)
     flip = (torch.rand(x.shape[0], generator=generator) < p).to(x.device).view(-1, 1, 1, 1)
     return torch.where(flip, x.flip(3), x)
 
@@ -57,6 +66,11 @@ def cutout(
     The centre may lie anywhere in the image, so squares near a border are clipped
     (as in the paper). ``fill`` is a number or a per-channel ``Tensor[C]``; the paper
     zeroes normalised images, which is the dataset's mean colour before normalisation.
+
+    Raises:
+        TypeError: ``x`` is not a tensor.
+        ValueError: ``x`` is not a batch ``Tensor[B, C, H, W]``, ``size`` is not a non-negative int, or
+            ``fill`` is neither a number nor a ``Tensor[C]``.
     """
     _check(x)
     if not isinstance(size, int) or size < 0:

@@ -155,7 +155,12 @@ TASKS: dict[str, Callable[[], dict[str, Any]]] = {
 
 
 def run(task: str) -> dict[str, Any]:
-    """Run one benchmark task and return its JSON-ready record."""
+    """Run one benchmark task and return its JSON-ready record.
+
+    Raises:
+        ValueError: an unknown task (the message lists them), or the task's data or settings are bad.
+        DatasetNotFoundError: the task's data is neither in the mirror nor downloadable.
+    """
     if task not in TASKS:
         raise ValueError(f"unknown benchmark task {task!r}; valid tasks: {sorted(TASKS)}")
     record = {"task": task, **TASKS[task]()}
@@ -165,6 +170,12 @@ def run(task: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI: runs one task and prints its JSON record; returns the exit status.
+
+    Raises:
+        SystemExit: status 2 from argparse for an unknown task. Missing data or bad settings do not
+            raise: ``main`` prints one line and returns 2 (1 for a bug), never a traceback.
+    """
     parser = argparse.ArgumentParser(prog="python -m course_utils.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=sorted(TASKS), help="what to measure")

@@ -32,12 +32,17 @@ from .data import cache_dir
 from .models import (CompactConfig, CompactMNIST, DesignConfig, DesignTargetNet, FastCifarConfig, FastCifarNet,
                      fully_connected_cifar, large_kernel_mnist, tanh_cnn)
 from .runtime import get_profile
+from . import validate
 
 FORMAT = "course_utils.checkpoint/1"
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A config dataclass as plain data (tuples become lists), for ``torch.load(weights_only=True)`` and JSON."""
+    """A config dataclass as plain data (tuples become lists), for ``torch.load(weights_only=True)`` and JSON.
+
+    Raises:
+        TypeError: ``config`` is not a dataclass instance.
+    """
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"expected a config dataclass instance, got {type(config).__name__}")
     return _plain(dataclasses.asdict(config))
@@ -60,6 +65,10 @@ def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
 
     Lists become tuples at every depth (the configs hold tuples, e.g. YOLO's anchors
     ``((w, h), ...)``). An unknown key raises ``ValueError`` naming the fields.
+
+    Raises:
+        TypeError: ``cls`` is not a dataclass, or ``data`` not a dict.
+        ValueError: ``data`` names fields ``cls`` does not have.
     """
     if not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
         raise TypeError(f"expected a config dataclass class, got {cls!r}")
@@ -73,7 +82,16 @@ def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
 
 
 def config_builder(model_cls: type, config_cls: type) -> Callable[..., nn.Module]:
-    """A registry entry for a model built from a config dataclass: ``build(**plain_config) -> model``."""
+    """A registry entry for a model built from a config dataclass: ``build(**plain_config) -> model``.
+
+    Raises:
+        TypeError: ``model_cls`` is not an ``nn.Module`` class, or ``config_cls`` not a dataclass.
+    """
+
+    if not (isinstance(model_cls, type) and issubclass(model_cls, nn.Module)):
+        raise TypeError(f"model_cls must be an nn.Module class, got {model_cls!r}")
+    if not dataclasses.is_dataclass(config_cls) or not isinstance(config_cls, type):
+        raise TypeError(f"config_cls must be a config dataclass class, got {config_cls!r}")
 
     def build(**config: Any) -> nn.Module:
         return model_cls(config_from_dict(config_cls, config))
@@ -95,7 +113,11 @@ ARCHITECTURES = {
 
 
 def checkpoint_path(name: str, profile: str | None = None) -> Path:
-    """Where a recipe caches its trained model: ``<cache>/checkpoints/<name>-<profile>.pt``."""
+    """Where a recipe caches its trained model: ``<cache>/checkpoints/<name>-<profile>.pt``.
+
+    Raises:
+        ValueError: ``name`` is not letters, digits and underscores, or ``profile`` is unknown.
+    """
     if not name or not name.replace("_", "").isalnum():
         raise ValueError(f"a checkpoint name is letters, digits and underscores, got {name!r}")
     return cache_dir("checkpoints") / f"{name}-{profile or get_profile()}.pt"
@@ -103,7 +125,12 @@ def checkpoint_path(name: str, profile: str | None = None) -> Path:
 
 @dataclass(frozen=True)
 class CheckpointMeta:
-    """What a checkpoint says about its model."""
+    """What a checkpoint says about its model.
+
+    Raises:
+        TypeError: a field has another type than annotated (``input_size`` must be three ints).
+        ValueError: a fixed-size field has another length.
+    """
 
     arch: str  # a name in the registry it is saved with (default ARCHITECTURES)
     config: dict[str, Any]  # keyword arguments / config fields to rebuild it
@@ -116,6 +143,9 @@ class CheckpointMeta:
     data_source: str = ""  # where the training data came from (mirror path or "download")
     torch_version: str = field(default_factory=lambda: str(torch.__version__))
     created: str = ""  # ISO time, set on save
+
+    def __post_init__(self) -> None:
+        validate.fields(self)
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: CheckpointMeta, *,

@@ -15,12 +15,22 @@ import torch
 from torch import Tensor
 
 
+def _check_fn(fn: object) -> None:
+    if not callable(fn):
+        raise TypeError(f"pass your function itself, not its result: fn must be callable, got {type(fn).__name__}")
+
+
 def check_to_grayscale(fn: Callable[[Tensor], Tensor]) -> None:
     """Check ``fn``: ``Tensor[B, 3, H, W]`` float in [0, 1] -> ``Tensor[B, 1, H, W]`` luma (ITU-R BT.601).
 
     The reference is ``torchvision.transforms.functional.rgb_to_grayscale``
     (weights 0.2989, 0.587, 0.114).
+
+    Raises:
+        TypeError: ``fn`` is not callable (its result was passed instead of the function).
+        AssertionError: ``fn``'s output differs from the reference; the message says how.
     """
+    _check_fn(fn)
     from torchvision.transforms.functional import rgb_to_grayscale
 
     gen = torch.Generator().manual_seed(1234)
@@ -38,7 +48,15 @@ def check_to_grayscale(fn: Callable[[Tensor], Tensor]) -> None:
 
 
 def check_batch_bytes(n_images: int, uint8_bytes: int, float32_bytes: int, *, shape: tuple[int, int, int] = (3, 32, 32)) -> None:
-    """Check the memory of ``n_images`` images of ``shape`` (C, H, W) stored as uint8 and as float32."""
+    """Check the memory of ``n_images`` images of ``shape`` (C, H, W) stored as uint8 and as float32.
+
+    Raises:
+        TypeError: a byte count is not an int.
+        AssertionError: a count is wrong; the message gives the expected number.
+    """
+    for name, value in (("n_images", n_images), ("uint8_bytes", uint8_bytes), ("float32_bytes", float32_bytes)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int (a number of bytes), got {value!r}")
     expected = torch.zeros(n_images, *shape, dtype=torch.uint8)
     want_u8 = expected.numel() * expected.element_size()
     want_f32 = expected.numel() * torch.empty(0, dtype=torch.float32).element_size()
@@ -48,7 +66,13 @@ def check_batch_bytes(n_images: int, uint8_bytes: int, float32_bytes: int, *, sh
 
 
 def check_output_size(fn: Callable[..., int]) -> None:
-    """Check ``fn(W, k, s, p, d)`` -> output width of a convolution, against ``F.conv2d`` on many cases."""
+    """Check ``fn(W, k, s, p, d)`` -> output width of a convolution, against ``F.conv2d`` on many cases.
+
+    Raises:
+        TypeError: ``fn`` is not callable.
+        AssertionError: ``fn`` gives another size than ``F.conv2d`` for a case the message names.
+    """
+    _check_fn(fn)
     import itertools
 
     import torch.nn.functional as F
@@ -65,7 +89,13 @@ def check_output_size(fn: Callable[..., int]) -> None:
 
 
 def check_softmax(fn: Callable[[Tensor], Tensor]) -> None:
-    """Check ``fn``: a 1-D tensor of logits -> probabilities, equal to ``torch.softmax`` and safe for huge logits."""
+    """Check ``fn``: a 1-D tensor of logits -> probabilities, equal to ``torch.softmax`` and safe for huge logits.
+
+    Raises:
+        TypeError: ``fn`` is not callable.
+        AssertionError: ``fn`` gives wrong probabilities, another shape, or NaN for large logits.
+    """
+    _check_fn(fn)
     gen = torch.Generator().manual_seed(7)
     cases = [torch.randn(5, generator=gen), torch.tensor([1000.0, 1001.0, 999.0]), torch.tensor([-1000.0, -1000.0])]
     for z in cases:

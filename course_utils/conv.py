@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import validate
+
 IntPair = int | tuple[int, int]
 
 
@@ -86,13 +88,21 @@ def conv2d_naive(
 
     Returns:
         ``Tensor[B, C_out, H_out, W_out]`` with ``H_out = conv_output_size(H, kH, sH, pH, dH)``.
+
+    Raises:
+        TypeError: ``x``, ``weight`` or ``bias`` is not a tensor.
+        ValueError: ``x`` is not 3- or 4-dimensional or not floating point, ``weight`` not ``Tensor[C_out,
+            C_in/groups, kH, kW]``, the channels do not split into ``groups``, ``bias`` is not
+            ``Tensor[C_out]``, a stride, padding or dilation is not an int or pair of ints in
+            range, ``padding="same"`` with a stride, or the kernel spans more than the padded
+            input.
     """
-    if not isinstance(x, Tensor) or x.ndim not in (3, 4):
-        raise ValueError(f"x must be Tensor[B, C, H, W] or Tensor[C, H, W]; got {getattr(x, 'shape', type(x))}")
+    validate.tensor(x, "x", dtype="float")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x must be Tensor[B, C, H, W] or Tensor[C, H, W], got {validate.describe(x)}")
     if x.ndim == 3:
         return conv2d_naive(x[None], weight, bias, stride, padding, dilation, groups)[0]
-    if not isinstance(weight, Tensor) or weight.ndim != 4:
-        raise ValueError(f"weight must be Tensor[C_out, C_in/groups, kH, kW]; got {getattr(weight, 'shape', type(weight))}")
+    validate.tensor(weight, "weight", ndim=4, dtype="float", hint="(Tensor[C_out, C_in/groups, kH, kW])")
     if not isinstance(groups, int) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     b, c_in, h, w = x.shape
@@ -103,8 +113,8 @@ def conv2d_naive(
         )
     if c_out % groups:
         raise ValueError(f"{c_out} output channels cannot be split into {groups} groups")
-    if bias is not None and tuple(bias.shape) != (c_out,):
-        raise ValueError(f"bias must be Tensor[{c_out}], got shape {tuple(bias.shape)}")
+    if bias is not None:
+        validate.tensor(bias, "bias", shape=(c_out,), dtype="float")
     s, d = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
 
     if isinstance(padding, str):

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from . import validate
+
 
 def feature_maps(model: nn.Module, x: Tensor, layers: Sequence[str] | None = None) -> dict[str, Tensor]:
     """Run ``model(x)`` once and return the outputs of the named sub-modules.
@@ -26,8 +28,13 @@ def feature_maps(model: nn.Module, x: Tensor, layers: Sequence[str] | None = Non
         (e.g. ``Tensor[B, C_l, H_l, W_l]`` for a convolution).
 
     Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``x`` not a tensor, or ``layers`` one string.
         ValueError: a name that is not a sub-module (the message lists the valid ones).
     """
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
+    validate.tensor(x, "x")
+    if isinstance(layers, str):
+        raise TypeError(f"layers must be a list of layer names, got the str {layers!r} (wrap it: [{layers!r}])")
     modules = dict(model.named_modules())
     if layers is None:
         layers = [name for name, m in modules.items() if name and not any(m.children())]

@@ -32,7 +32,16 @@ class PredictError(RuntimeError):
 
 
 def read_image(source: str, *, timeout: float = 10.0) -> Image.Image:
-    """Open an image from a path or an http(s) URL."""
+    """Open an image from a path or an http(s) URL.
+
+    Raises:
+        TypeError: ``source`` is not a str or path.
+        PredictError: no file there, not an image, a damaged or truncated image, or a failed download.
+    """
+    if isinstance(source, Path):
+        source = str(source)
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a path or an http(s) URL (str), got {type(source).__name__}")
     if source.startswith(("http://", "https://")):
         try:
             with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310 (http(s) only)
@@ -59,7 +68,16 @@ def read_image(source: str, *, timeout: float = 10.0) -> Image.Image:
 
 
 def prepare(image: Image.Image, meta: CheckpointMeta) -> torch.Tensor:
-    """PIL image -> normalised ``Tensor[1, C, H, W]`` matching the checkpoint's input."""
+    """PIL image -> normalised ``Tensor[1, C, H, W]`` matching the checkpoint's input.
+
+    Raises:
+        TypeError: ``image`` is not a PIL image (open files with :func:`read_image`), or ``meta`` not a
+            :class:`CheckpointMeta`.
+    """
+    if not isinstance(image, Image.Image):
+        raise TypeError(f"image must be a PIL image (see read_image), got {type(image).__name__}")
+    if not isinstance(meta, CheckpointMeta):
+        raise TypeError(f"meta must be a CheckpointMeta (load_checkpoint returns it), got {type(meta).__name__}")
     c, h, w = meta.input_size
     image = image.convert("L" if c == 1 else "RGB")
     if image.size != (w, h):
@@ -71,8 +89,15 @@ def prepare(image: Image.Image, meta: CheckpointMeta) -> torch.Tensor:
 
 @torch.no_grad()
 def predict(model: nn.Module, meta: CheckpointMeta, image: Image.Image, top_k: int = 3) -> list[tuple[str, float]]:
-    """The ``top_k`` classes and their probabilities, most likely first."""
-    if not 1 <= top_k <= len(meta.classes):
+    """The ``top_k`` classes and their probabilities, most likely first.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``image``/``meta`` as :func:`prepare`.
+        PredictError: ``top_k`` is not an int between 1 and the number of classes.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= len(meta.classes):
         raise PredictError(f"top-k must be between 1 and {len(meta.classes)}, got {top_k}")
     device = next(model.parameters()).device
     probs = F.softmax(model.eval()(prepare(image, meta).to(device)), dim=1)[0].cpu()
@@ -81,6 +106,12 @@ def predict(model: nn.Module, meta: CheckpointMeta, image: Image.Image, top_k: i
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI: prints the top classes of one image; returns the exit status.
+
+    Raises:
+        SystemExit: status 2 from argparse for a missing or unknown option. Bad input files do not
+            raise: ``main`` prints one line and returns 2 (1 for a bug), never a traceback.
+    """
     parser = argparse.ArgumentParser(prog="python -m course_utils.predict", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="a checkpoint saved by course_utils.checkpoint")

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from . import validate
+
 # Layers that leave the spatial geometry alone (one row each, same field).
 _POINTWISE = (
     nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LocalResponseNorm,
@@ -119,7 +121,12 @@ class RFTable(list):
         return self[-1]
 
     def covers(self, row: RFRow) -> bool:
-        """Does ``row``'s receptive field span the whole input (in both directions)?"""
+        """Does ``row``'s receptive field span the whole input (in both directions)?
+
+        Raises:
+            TypeError: ``row`` is not an :class:`RFRow`.
+        """
+        validate.instance(row, "row", RFRow, "an RFRow (a row of this table)")
         return all(r >= n for r, n in zip(row.rf, self.input_size))
 
     def spatial(self) -> "RFTable":
@@ -160,9 +167,12 @@ def receptive_field(model: nn.Module, input_size: int | tuple[int, int], in_chan
         An :class:`RFTable` (a list of :class:`RFRow`) in execution order.
 
     Raises:
-        ValueError: a layer type the recurrence does not cover (named in the message),
+        TypeError: ``model`` is not an ``nn.Module``, or ``input_size`` is a bool.
+        ValueError: ``input_size`` is not an int or ``(H, W)`` (a ``(C, H, W)`` triple says to drop
+            the channels), a layer type the recurrence does not cover (named in the message),
             or an adaptive pooling that is not a whole-number downsampling.
     """
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
     h, w = _input_size(input_size)
     if h < 1 or w < 1:
         raise ValueError(f"input_size must be positive, got {input_size!r}")
@@ -254,7 +264,14 @@ def effective_receptive_field(model: nn.Module, x: Tensor, position: tuple[int, 
         ``Tensor[H, W]``: how strongly each input pixel (summed over input channels)
         influences that output position. Its support is the theoretical receptive
         field; its shape is the *effective* receptive field (Luo et al., 2016).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``x`` not a tensor.
+        ValueError: ``x`` is not a float ``Tensor[B, C, H, W]``, the model's output is not a feature map, or
+            ``position`` lies outside it.
     """
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
+    validate.tensor(x, "x", dtype="float")
     if x.ndim != 4:
         raise ValueError(f"x must be Tensor[B, C, H, W], got {tuple(x.shape)}")
     x = x.detach().clone().requires_grad_(True)

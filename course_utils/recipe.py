@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from . import validate
 from .runtime import PROFILES, get_profile
 
 R = TypeVar("R", bound="Recipe")
@@ -34,6 +35,9 @@ class Recipe:
     """Base class: subclasses are frozen dataclasses with a ``PROFILES`` table."""
 
     PROFILES: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    def __post_init__(self) -> None:
+        validate.fields(self)  # every subclass's own checks call this first
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
@@ -59,11 +63,23 @@ class Recipe:
 
     @classmethod
     def for_profile(cls: type[R], profile: str | None = None, **changes: Any) -> R:
-        """The preset of ``profile`` (default: the active one), with ``changes`` applied."""
+        """The preset of ``profile`` (default: the active one), with ``changes`` applied.
+
+        Raises:
+            ValueError: ``profile`` is unknown, or has no preset for this recipe; or a value is out of
+                range.
+            TypeError: ``changes`` names a field the recipe does not have (the message lists them), or a
+                value has the wrong type.
+        """
         return cls._preset(cls.PROFILES, profile, changes)
 
     def replace(self: R, **changes: Any) -> R:
-        """A copy with ``changes``; an unknown field raises ``TypeError``."""
+        """A copy with ``changes``; an unknown field raises ``TypeError``.
+
+        Raises:
+            TypeError: ``changes`` names a field the recipe does not have, or a value has the wrong type.
+            ValueError: a value is out of range.
+        """
         self._check_names(changes)
         return dataclasses.replace(self, **changes)
 

@@ -38,6 +38,14 @@ PROFILES: tuple[ProfileName, ...] = ("cpu", "gpu")
 T = TypeVar("T")
 
 
+def _as_device(device: torch.device | str, name: str = "device") -> torch.device:
+    """``device`` as a ``torch.device``, refusing what torch cannot name (``ValueError``)."""
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"{name} must be a torch.device or a name like 'cpu' or 'cuda:0', got {device!r}") from e
+
+
 def get_profile() -> ProfileName:
     """Return the active runtime profile.
 
@@ -62,6 +70,9 @@ def by_profile(*, cpu: T, gpu: T, profile: ProfileName | None = None) -> T:
 
     Chapters size their data and training with this, so the code path is the
     same under both profiles and only the numbers change.
+
+    Raises:
+        ValueError: ``profile`` (or ``COURSE_PROFILE``) is not a known profile.
     """
     profile = profile or get_profile()
     if profile not in PROFILES:
@@ -74,9 +85,12 @@ def get_device(prefer: str | None = None) -> torch.device:
 
     Args:
         prefer: force a device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``).
+
+    Raises:
+        ValueError: ``prefer`` is not a device name, or names CUDA where there is none.
     """
     if prefer is not None:
-        device = torch.device(prefer)
+        device = _as_device(prefer, "prefer")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {prefer!r} requested but CUDA is not available")
         return device
@@ -98,8 +112,11 @@ def seed_everything(seed: int = 0, *, deterministic: bool = False) -> torch.Gene
 
     Returns:
         A ``torch.Generator`` seeded with ``seed``, for code that wants its own stream.
+
+    Raises:
+        ValueError: ``seed`` is not a non-negative int.
     """
-    if not isinstance(seed, int) or seed < 0:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -137,8 +154,12 @@ class RuntimeInfo:
 
 
 def runtime_info(device: torch.device | None = None) -> RuntimeInfo:
-    """Collect the active profile, device and versions (probes the device now)."""
-    device = device or get_device()
+    """Collect the active profile, device and versions (probes the device now).
+
+    Raises:
+        ValueError: ``device`` is not a device name or ``torch.device``.
+    """
+    device = get_device() if device is None else _as_device(device)
     gpu_name = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     return RuntimeInfo(
         profile=get_profile(),
@@ -221,13 +242,21 @@ class Precision:
         return str(self.dtype).removeprefix("torch.") + ("+GradScaler" if self.grad_scaler else "")
 
     def autocast(self, device: torch.device | str):
-        """The ``torch.autocast`` context for the forward pass (disabled for float32)."""
-        device_type = torch.device(device).type
+        """The ``torch.autocast`` context for the forward pass (disabled for float32).
+
+        Raises:
+            ValueError: ``device`` is not a device name or ``torch.device``.
+        """
+        device_type = _as_device(device).type
         return torch.autocast(device_type, dtype=self.dtype or torch.float32, enabled=self.mixed)
 
     def scaler(self, device: torch.device | str) -> "torch.amp.GradScaler":
-        """A ``GradScaler`` for this precision: active for float16, a no-op otherwise."""
-        return torch.amp.GradScaler(torch.device(device).type, enabled=self.grad_scaler)
+        """A ``GradScaler`` for this precision: active for float16, a no-op otherwise.
+
+        Raises:
+            ValueError: ``device`` is not a device name or ``torch.device``.
+        """
+        return torch.amp.GradScaler(_as_device(device).type, enabled=self.grad_scaler)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.reason})"
@@ -254,10 +283,7 @@ def training_precision(device: torch.device | str) -> Precision:
     Raises:
         ValueError: ``device`` is not a device name or ``torch.device``.
     """
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device must be a torch.device or a name like 'cpu' or 'cuda:0', got {device!r}") from e
+    device = _as_device(device)
     if device.type == "cuda":
         major, minor = torch.cuda.get_device_capability(device)
         gpu = f"{torch.cuda.get_device_name(device)}, compute capability {major}.{minor}"
@@ -290,8 +316,11 @@ def gpu_timing(chapter: str, results: str | os.PathLike | None = None) -> str:
         when no check has run.
 
     Raises:
+        TypeError: ``chapter`` is not a str.
         ValueError: the results file exists but is not the check's JSON.
     """
+    if not isinstance(chapter, str):
+        raise TypeError(f"chapter must be a chapter's file stem (str), got {chapter!r}")
     import json
     from importlib.resources import files
     from pathlib import Path
@@ -344,9 +373,15 @@ def start_chapter(name: str, *, seed: int = 0, quiet: bool = False) -> Chapter:
 
     Args:
         name: the chapter's file stem, e.g. ``"05_training_cifar10"``.
+
+    Raises:
+        ValueError: ``name`` is not a chapter's file stem (two digits first).
+        TypeError: ``quiet`` is not a bool.
     """
     if not isinstance(name, str) or not name or not name[:2].isdigit():
         raise ValueError(f"name must be a chapter's file stem such as '05_training_cifar10', got {name!r}")
+    if not isinstance(quiet, bool):
+        raise TypeError(f"quiet must be a bool, got {quiet!r}")
     timer = Timer()
     device = get_device()
     seed_everything(seed)

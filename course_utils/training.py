@@ -21,6 +21,18 @@ from . import validate
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
+def _check_model(model: nn.Module) -> None:
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
+
+
+def _check_batch(logits: Tensor, y: Tensor) -> None:
+    """The first batch's contract: logits ``Tensor[B, K]`` for labels ``Tensor[B]`` of class indices."""
+    validate.tensor(y, "the loader's labels", ndim=1, dtype="int", hint="(class indices, one per image)")
+    if not isinstance(logits, Tensor) or logits.ndim != 2 or len(logits) != len(y):
+        raise ValueError(f"the model must return logits Tensor[B, K] for a batch of B = {len(y)} labels, got "
+                         f"{validate.describe(logits)}")
+
+
 def _device_of(model: nn.Module) -> torch.device:
     try:
         return next(model.parameters()).device
@@ -42,7 +54,14 @@ def backward_step(
     the loss is scaled for the backward pass, the gradients are unscaled before clipping (so
     the norm is clipped on their true values), and a step whose gradients overflowed is
     skipped. Without one, or with a disabled one, it is the plain float32/bfloat16 update.
+
+    Raises:
+        ValueError: ``loss`` is not a scalar tensor.
+        TypeError: ``optimizer`` is not a ``torch.optim.Optimizer``.
     """
+    if not isinstance(loss, Tensor) or loss.ndim != 0:
+        raise ValueError(f"loss must be a scalar Tensor (reduce it with .mean()), got {validate.describe(loss)}")
+    validate.instance(optimizer, "optimizer", torch.optim.Optimizer, "a torch.optim.Optimizer")
     optimizer.zero_grad(set_to_none=True)
     if scaler is None or not scaler.is_enabled():
         loss.backward()
@@ -79,7 +98,15 @@ def train_one_epoch(
 
     Returns:
         ``(mean loss, accuracy)`` over the epoch's samples, accuracy in [0, 1].
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``optimizer`` not an optimiser, or the loader's
+            labels not a tensor.
+        ValueError: the loader yields no batch, labels that are not ``Tensor[B]`` class indices, or a model
+            output that is not logits ``Tensor[B, K]``.
     """
+    _check_model(model)
+    validate.instance(optimizer, "optimizer", torch.optim.Optimizer, "a torch.optim.Optimizer")
     device = _device_of(model)
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
@@ -87,6 +114,8 @@ def train_one_epoch(
     for x, y in batches:
         x, y = x.to(device), y.to(device)
         logits = model(x)  # (B, classes)
+        if not seen:
+            _check_batch(logits, y)
         loss = loss_fn(logits, y)
         backward_step(loss, optimizer, scaler)
         if scheduler is not None:
@@ -106,13 +135,22 @@ def evaluate(
     loader: Iterable[tuple[Tensor, Tensor]],
     loss_fn: LossFn = F.cross_entropy,
 ) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode, without gradients."""
+    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode, without gradients.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or the loader's labels not a tensor.
+        ValueError: the loader yields no batch, labels that are not ``Tensor[B]`` class indices, or a model
+            output that is not logits ``Tensor[B, K]``.
+    """
+    _check_model(model)
     device = _device_of(model)
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         logits = model(x)
+        if not seen:
+            _check_batch(logits, y)
         total_loss += loss_fn(logits, y).item() * len(y)
         correct += int((logits.argmax(dim=1) == y).sum())
         seen += len(y)
@@ -132,6 +170,10 @@ class History:
     validation set, ``parts`` without a loss made of named parts (a detector's box,
     objectness and class terms, per epoch). ``seconds`` is training time only, per epoch
     (per stage for step logs), no evaluation.
+
+    Raises:
+        TypeError: a field has another type (``train_loss`` is a list of floats).
+        ValueError: ``unit`` is not ``"epoch"`` or ``"step"``.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -143,6 +185,7 @@ class History:
     unit: str = "epoch"
 
     def __post_init__(self) -> None:
+        validate.fields(self)
         if self.unit not in ("epoch", "step"):
             raise ValueError(f"unit must be 'epoch' or 'step', got {self.unit!r}")
 
@@ -163,7 +206,12 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> "History":
-        """The :class:`History` that :meth:`as_dict` wrote; unknown keys raise ``ValueError``."""
+        """The :class:`History` that :meth:`as_dict` wrote; unknown keys raise ``ValueError``.
+
+        Raises:
+            TypeError: ``data`` is not a dict, or a value has another type.
+            ValueError: ``data`` has keys that are not History's fields.
+        """
         if not isinstance(data, dict):
             raise TypeError(f"expected the dict History.as_dict() writes, got {type(data).__name__}")
         names = {f for f in cls.__dataclass_fields__}
@@ -192,9 +240,13 @@ def fit(
 
     Returns:
         The :class:`History` (validation lists stay empty without ``val_loader``).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``epochs`` not an int.
+        ValueError: ``epochs`` is not positive, or a batch breaks :func:`train_one_epoch`'s contract.
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    _check_model(model)
+    validate.positive_int(epochs, "epochs")
     history = History()
     bar = tqdm(range(epochs), desc="epochs", disable=not progress)
     for epoch in bar:
@@ -221,7 +273,12 @@ def predict_logits(model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], *,
     Args:
         tta_flip: test-time augmentation: average the logits of each image and its
             left-right mirror (for datasets whose classes are mirror-symmetric, like CIFAR-10).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+        ValueError: the loader yields no batch.
     """
+    _check_model(model)
     device = _device_of(model)
     model.eval()
     all_logits, all_labels = [], []
@@ -242,6 +299,11 @@ def confusion_matrix(predictions: Tensor, labels: Tensor, num_classes: int) -> T
 
     ``predictions`` and ``labels`` are ``Tensor[N]`` integer class indices in ``[0, num_classes)``
     (a float tensor raises instead of being truncated).
+
+    Raises:
+        TypeError: ``predictions`` or ``labels`` is not a tensor, or ``num_classes`` not an int.
+        ValueError: they are not ``Tensor[N]`` class indices of equal length in ``[0, num_classes)`` (float
+            predictions: take ``logits.argmax(1)``).
     """
     validate.positive_int(num_classes, "num_classes")
     validate.tensor(predictions, "predictions", ndim=1, dtype="int", hint="(class indices: use logits.argmax(1))")
@@ -262,7 +324,15 @@ def most_confident_mistakes(probs: Tensor, labels: Tensor, k: int = 8) -> Tensor
     Args:
         probs: ``Tensor[N, K]`` class probabilities (softmax outputs).
         labels: ``Tensor[N]`` true classes.
+
+    Raises:
+        TypeError: ``probs`` or ``labels`` is not a tensor, or ``k`` not an int.
+        ValueError: ``probs`` is not float ``Tensor[N, K]``, ``labels`` not ``Tensor[N]`` class indices, or
+            ``k`` not positive.
     """
+    validate.tensor(probs, "probs", ndim=2, dtype="float")
+    validate.tensor(labels, "labels", ndim=1, dtype="int")
+    validate.positive_int(k, "k")
     if probs.ndim != 2 or labels.shape != (probs.shape[0],):
         raise ValueError(f"expected probs Tensor[N, K] and labels Tensor[N], got {tuple(probs.shape)} and "
                          f"{tuple(labels.shape)}")

@@ -13,7 +13,11 @@ The checks cost a few tensor reductions per call: nothing next to a forward pass
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Sized
+import dataclasses
+import functools
+import types
+import typing
+from collections.abc import Mapping, Sequence, Sized
 from typing import Any
 
 import torch
@@ -23,7 +27,7 @@ _KINDS = {"float": " of floats", "int": " of integers", "bool": " of bools", "in
 
 
 def describe(x: Any) -> str:
-    """How a value looks in an error message: ``Tensor[3, 5] float32``, ``list of 3``, ``str``."""
+    """How a value looks in an error message: ``Tensor[3, 5] float32``, ``list of 3``, ``str`` (any value)."""
     if isinstance(x, Tensor):
         return f"Tensor[{', '.join(map(str, x.shape))}] {str(x.dtype).removeprefix('torch.')}"
     if isinstance(x, (list, tuple)):
@@ -80,6 +84,10 @@ def same_length(**named: Sized) -> int:
 
     >>> same_length(boxes=[1, 2], labels=[3, 4])
     2
+
+    Raises:
+        ValueError: the arguments differ in length (the message gives each).
+        TypeError: an argument has no length.
     """
     lengths = {k: len(v) for k, v in named.items()}
     if len(set(lengths.values())) > 1:
@@ -89,7 +97,12 @@ def same_length(**named: Sized) -> int:
 
 
 def class_indices(x: Tensor, name: str, num_classes: int | None = None) -> Tensor:
-    """Check integer class indices in ``[0, num_classes)`` (any shape); returns them."""
+    """Check integer class indices in ``[0, num_classes)`` (any shape); returns them.
+
+    Raises:
+        TypeError: ``x`` is not a tensor.
+        ValueError: ``x`` is not integer, or a value lies outside ``[0, num_classes)``.
+    """
     tensor(x, name, dtype="int", hint="(class indices; cast with .long() if they are whole numbers)")
     if x.numel() and (int(x.min()) < 0 or (num_classes is not None and int(x.max()) >= num_classes)):
         upper = f"{num_classes}" if num_classes is not None else "the number of classes"
@@ -98,7 +111,12 @@ def class_indices(x: Tensor, name: str, num_classes: int | None = None) -> Tenso
 
 
 def positive_int(x: Any, name: str) -> int:
-    """Check a positive ``int`` (not a bool, not a float that happens to be whole); returns it."""
+    """Check a positive ``int`` (not a bool, not a float that happens to be whole); returns it.
+
+    Raises:
+        TypeError: ``x`` is not an int (bools and whole floats included).
+        ValueError: ``x`` is below 1.
+    """
     if isinstance(x, bool) or not isinstance(x, int):
         raise TypeError(f"{name} must be a positive int, got {x!r} ({type(x).__name__})")
     if x < 1:
@@ -106,4 +124,107 @@ def positive_int(x: Any, name: str) -> int:
     return x
 
 
-__all__ = ["class_indices", "describe", "positive_int", "same_length", "tensor"]
+def instance(x: Any, name: str, kind: type | tuple[type, ...], what: str = "") -> Any:
+    """Check that ``x`` is an instance of ``kind``; returns it.
+
+    Raises:
+        TypeError: ``x`` is of another type (``model must be a torch.nn.Module, got function``).
+    """
+    if not isinstance(x, kind):
+        want = what or " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise TypeError(f"{name} must be {want}, got {describe(x)}")
+    return x
+
+
+def choice(x: Any, name: str, choices: Sequence[Any]) -> Any:
+    """Check that ``x`` is one of ``choices``; returns it.
+
+    Raises:
+        ValueError: ``x`` is not among them (``how must be one of ('max', 'mean'), got 'avg'``).
+    """
+    if x not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {x!r}")
+    return x
+
+
+def number(x: Any, name: str, *, low: float | None = None, high: float | None = None,
+           integer: bool = False, low_open: bool = False) -> float:
+    """Check a real number (``int`` when ``integer``) in ``[low, high]`` (``(low, high]`` when ``low_open``); returns it.
+
+    Raises:
+        TypeError: ``x`` is not a number (a bool, a string, a tensor), or a float where an int is meant.
+        ValueError: ``x`` is NaN or outside the range.
+    """
+    kinds = (int,) if integer else (int, float)
+    if isinstance(x, bool) or not isinstance(x, kinds):
+        raise TypeError(f"{name} must be {'an int' if integer else 'a number'}, got {x!r} ({type(x).__name__})")
+    bad = x != x or (low is not None and (x <= low if low_open else x < low)) or (high is not None and x > high)
+    if bad:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ValueError(f"{name} must lie in {'(' if low_open else '['}{lo}, {hi}], got {x!r}")
+    return x
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # evaluated once per class: the annotations are strings
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Does ``value`` fit the annotation? Checks the outer type (and tuple/list items); other hints pass."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or isinstance(hint, typing.TypeVar):
+        return True
+    if hint is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in args)
+    if origin is typing.Literal:
+        return value in args
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (tuple, list):
+        if not isinstance(value, origin):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(value) == len(args) and all(_matches(v, a) for v, a in zip(value, args))
+        return not args or all(_matches(v, args[0]) for v in value)
+    if origin is not None:
+        kind = {dict: Mapping}.get(origin, origin)
+        return not isinstance(kind, type) or isinstance(value, kind)
+    return not isinstance(hint, type) or isinstance(value, hint)
+
+
+def _hint_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) if typing.get_origin(hint) is None else str(hint).replace("typing.", "")
+
+
+def fields(obj: Any) -> None:
+    """Check that each field of a dataclass instance has its annotated type (call it in ``__post_init__``).
+
+    ``int`` refuses bools and floats, ``float`` accepts ints, ``tuple[int, int]`` checks the length
+    and items; annotations it cannot check (callables, generics) pass.
+
+    Raises:
+        TypeError: a field holds a value of another type, e.g. ``YoloConfig.num_classes must be
+            int, got 3.0 (float)``.
+        ValueError: a fixed-length tuple field has another length (``widths must have 4 items``).
+    """
+    for f in dataclasses.fields(obj):
+        hint = _hints(type(obj))[f.name]
+        value = getattr(obj, f.name)
+        if not _matches(value, hint):
+            args = typing.get_args(hint)
+            if (typing.get_origin(hint) is tuple and isinstance(value, tuple) and args and args[-1] is not Ellipsis
+                    and len(value) != len(args)):
+                raise ValueError(f"{type(obj).__name__}.{f.name} must have {len(args)} items "
+                                 f"({_hint_name(hint)}), got {value!r}")
+            raise TypeError(f"{type(obj).__name__}.{f.name} must be {_hint_name(hint)}, got {value!r} "
+                            f"({describe(value)})")
+
+
+__all__ = ["choice", "class_indices", "describe", "fields", "instance", "number", "positive_int", "same_length",
+           "tensor"]

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from .conv import named_kernels
+from . import validate
+from .conv import conv_output_size, named_kernels
 
 
 def uploaded_files(upload) -> list[tuple[str, bytes]]:
@@ -46,15 +47,30 @@ def uploaded_files(upload) -> list[tuple[str, bytes]]:
 
 
 def convolve_image(image: Tensor, kernel: Tensor, stride: int = 1, padding: int = 0, relu: bool = False) -> Tensor:
-    """Convolve one grayscale ``Tensor[H, W]`` with one ``Tensor[kH, kW]`` kernel -> ``Tensor[H_out, W_out]``."""
-    if image.ndim != 2 or kernel.ndim != 2:
-        raise ValueError(f"expected image Tensor[H, W] and kernel Tensor[kH, kW]; got {tuple(image.shape)} and {tuple(kernel.shape)}")
+    """Convolve one grayscale ``Tensor[H, W]`` with one ``Tensor[kH, kW]`` kernel -> ``Tensor[H_out, W_out]``.
+
+    Raises:
+        TypeError: ``image`` or ``kernel`` is not a tensor.
+        ValueError: either is not 2-dimensional, the stride or padding is not an int in range, or the kernel
+            spans more than the padded image.
+    """
+    validate.tensor(image, "image", ndim=2, hint="(one grayscale Tensor[H, W])")
+    validate.tensor(kernel, "kernel", ndim=2, hint="(one Tensor[kH, kW])")
+    for size, k in zip(image.shape, kernel.shape):
+        conv_output_size(int(size), int(k), stride, padding)  # raises for a bad stride, padding or kernel size
     out = F.conv2d(image[None, None].float(), kernel[None, None].float(), stride=stride, padding=padding)[0, 0]
     return out.clamp_min(0) if relu else out
 
 
 def conv_figure(image: Tensor, kernel: Tensor, output: Tensor, *, title: str = "") -> Figure:
-    """Input, kernel (annotated) and output side by side, each with its shape."""
+    """Input, kernel (annotated) and output side by side, each with its shape.
+
+    Raises:
+        TypeError: ``image``, ``kernel`` or ``output`` is not a tensor.
+        ValueError: one of them is not 2-dimensional.
+    """
+    for name, t in (("image", image), ("kernel", kernel), ("output", output)):
+        validate.tensor(t, name, ndim=2)
     fig, axes = plt.subplots(1, 3, figsize=(8.5, 3.2), gridspec_kw={"width_ratios": [4, 2, 4]})
     image, kernel, output = (t.detach().cpu().float().numpy() for t in (image, kernel, output))
     axes[0].imshow(image, cmap="gray")
@@ -82,13 +98,17 @@ class ConvExplorer:
     ``ConvExplorer(image).widget`` is the ipywidgets box to display; ``.output``
     holds the last computed ``Tensor[H_out, W_out]`` (so tests and readers can
     inspect it).
+
+    Raises:
+        TypeError: ``image`` is not a tensor.
+        ValueError: ``image`` is not one grayscale ``Tensor[H, W]``, or ``preset`` is not a named kernel.
+        ImportError: ipywidgets is not installed.
     """
 
     def __init__(self, image: Tensor, preset: str = "vertical edge") -> None:
         import ipywidgets as W  # imported here: optional for everything else
 
-        if image.ndim != 2:
-            raise ValueError(f"the explorer takes one grayscale Tensor[H, W], got {tuple(image.shape)}")
+        validate.tensor(image, "image", ndim=2, hint="(the explorer takes one grayscale Tensor[H, W])")
         self.image = image.float()
         self.presets = named_kernels()
         if preset not in self.presets:

@@ -82,7 +82,7 @@ def test_gradients_flow_like_torch():
     "kwargs, message",
     [
         ({"x": torch.zeros(4, 4)}, r"x must be Tensor\[B, C, H, W\]"),
-        ({"weight": torch.zeros(3, 3)}, r"weight must be Tensor\[C_out, C_in/groups, kH, kW\]"),
+        ({"weight": torch.zeros(3, 3)}, r"weight must be a 4-dimensional Tensor.*Tensor\[C_out, C_in/groups, kH, kW\]"),
         ({"weight": torch.zeros(2, 3, 3, 3)}, "x has 2 channels but weight expects 3 per group"),
         ({"groups": 2, "weight": torch.zeros(3, 1, 3, 3)}, "3 output channels cannot be split into 2 groups"),
         ({"bias": torch.zeros(5)}, r"bias must be Tensor\[2\]"),

@@ -105,7 +105,7 @@ def test_most_confident_mistakes():
     probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
     labels = torch.tensor([0, 0, 1, 0])  # items 1, 2, 3 are wrong with confidence 0.8, 0.6, 0.7
     assert most_confident_mistakes(probs, labels, k=2).tolist() == [1, 3]
-    with pytest.raises(ValueError, match=r"probs Tensor\[N, K\]"):
+    with pytest.raises(ValueError, match=r"probs must be a 2-dimensional Tensor"):
         most_confident_mistakes(probs[0], labels)
 
 

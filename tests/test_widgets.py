@@ -24,7 +24,7 @@ def test_convolve_image_matches_conv2d():
     out = convolve_image(img, ker, stride=2, padding=1)
     assert torch.allclose(out, F.conv2d(img[None, None], ker[None, None], stride=2, padding=1)[0, 0])
     assert (convolve_image(img, ker, relu=True) >= 0).all()
-    with pytest.raises(ValueError, match=r"image Tensor\[H, W\]"):
+    with pytest.raises(ValueError, match=r"image must be a 2-dimensional Tensor.*grayscale Tensor\[H, W\]"):
         convolve_image(torch.rand(1, 9, 7), ker)
 
 

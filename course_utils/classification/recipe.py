@@ -22,6 +22,10 @@ class MnistRecipe(Recipe):
     Evidence: :class:`~course_utils.models.CompactMNIST` reaches 0.9941 test accuracy
     after the ``cpu`` preset's 3 epochs (``python -m course_utils.bench mnist``,
     2-core x86_64 CPU, torch 2.14.1, 2026); chapter 4 prints 99.29-99.32%.
+
+    Raises:
+        TypeError: a field has another type (a float epoch count).
+        ValueError: a count or rate is not positive, or an unknown optimiser.
     """
 
     epochs: int = 3
@@ -36,6 +40,7 @@ class MnistRecipe(Recipe):
     PROFILES: ClassVar = {"cpu": {"epochs": 3}, "gpu": {"epochs": 15}}
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self._require_positive("epochs", "lr", "batch_size", "train_subset")
         self._require_choice("optimizer", ("sgd", "adam"))
         self._require_non_negative("max_shift")
@@ -47,6 +52,11 @@ class MnistRecipe(Recipe):
 
         ``gpu``: the page's 10 epochs on all 60,000 images; ``cpu``: 1 epoch on 20,000
         (its dropout layers are slow on a CPU). The page reports 98.41% after 10 epochs.
+
+        Raises:
+            ValueError: an unknown profile, or a value out of range.
+            TypeError: an unknown field in ``changes`` (the message lists the fields), or a value of the
+                wrong type.
         """
         common = {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "max_shift": 0}
         return cls._preset({"cpu": {**common, "epochs": 1, "train_subset": 20_000},
@@ -70,6 +80,11 @@ class CifarRecipe(Recipe):
     CIFAR-3 after 3 epochs and the fully connected net 0.667 after 2 (the walk-through's
     0.8713 needs the ``gpu`` presets' 100 epochs); in the ablation one-cycle is the best
     single change (46.0% against the baseline's 37-39%), removing batch norm the worst (21.6%).
+
+    Raises:
+        TypeError: a field has another type (``augment`` as one string).
+        ValueError: a count or rate out of range, an unknown schedule or augmentation, or label smoothing
+            outside [0, 1).
     """
 
     epochs: int = 2
@@ -87,6 +102,7 @@ class CifarRecipe(Recipe):
     PROFILES: ClassVar = {"cpu": {}, "gpu": {}}  # the walk-through's loop on both; the chapters use the presets
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self._require_positive("epochs", "lr", "batch_size", "train_subset", "test_subset")
         self._require_choice("schedule", ("constant", "onecycle"))
         if isinstance(self.augment, str) or set(self.augment) - set(AUGMENTATIONS):
@@ -96,36 +112,74 @@ class CifarRecipe(Recipe):
         self._require_fraction("label_smoothing")
 
     def select(self, train, test=None):
-        """``(train, test)`` cut to the recipe's ``train_subset``/``test_subset`` (class-balanced, seed 0)."""
+        """``(train, test)`` cut to the recipe's ``train_subset``/``test_subset`` (class-balanced, seed 0).
+
+        Raises:
+            TypeError: ``train`` or ``test`` is not an :class:`ImageDataset`.
+            ValueError: the recipe's subset is larger than the data.
+        """
+        for name, data in (("train", train), ("test", test)):
+            if data is not None and not hasattr(data, "subset"):
+                raise TypeError(f"{name} must be an ImageDataset (see load_dataset), got {type(data).__name__}")
         pick = lambda data, n: data if data is None or n is None else data.subset(n)  # noqa: E731
         return pick(train, self.train_subset), pick(test, self.test_subset)
 
     @classmethod
     def tanh_cnn(cls, profile: str | None = None, **changes) -> "CifarRecipe":
-        """Chapter 5's first CNN on CIFAR-3: the walk-through's loop, 3 epochs (``gpu``: its 100)."""
+        """Chapter 5's first CNN on CIFAR-3: the walk-through's loop, 3 epochs (``gpu``: its 100).
+
+        Raises:
+            ValueError: an unknown profile, or a value out of range.
+            TypeError: an unknown field in ``changes`` (the message lists the fields), or a value of the
+                wrong type.
+        """
         return cls._preset({"cpu": {"epochs": 3}, "gpu": {"epochs": 100}}, profile, changes)
 
     @classmethod
     def fully_connected(cls, profile: str | None = None, **changes) -> "CifarRecipe":
-        """Chapter 5's fully connected net on CIFAR-3: the same loop, 2 epochs (``gpu``: 100)."""
+        """Chapter 5's fully connected net on CIFAR-3: the same loop, 2 epochs (``gpu``: 100).
+
+        Raises:
+            ValueError: an unknown profile, or a value out of range.
+            TypeError: an unknown field in ``changes`` (the message lists the fields), or a value of the
+                wrong type.
+        """
         return cls._preset({"cpu": {"epochs": 2}, "gpu": {"epochs": 100}}, profile, changes)
 
     @classmethod
     def ablation(cls, profile: str | None = None, **changes) -> "CifarRecipe":
-        """The ablation table's baseline: momentum 0.9, lr 0.05; ``cpu``: 2 epochs on 4,000 images, 5,000 test."""
+        """The ablation table's baseline: momentum 0.9, lr 0.05; ``cpu``: 2 epochs on 4,000 images, 5,000 test.
+
+        Raises:
+            ValueError: an unknown profile, or a value out of range.
+            TypeError: an unknown field in ``changes`` (the message lists the fields), or a value of the
+                wrong type.
+        """
         common = {"lr": 0.05, "momentum": 0.9}
         return cls._preset({"cpu": {**common, "epochs": 2, "train_subset": 4_000, "test_subset": 5_000},
                             "gpu": {**common, "epochs": 15}}, profile, changes)
 
     @classmethod
     def feature_maps(cls, profile: str | None = None, **changes) -> "CifarRecipe":
-        """Chapter 2's short run before looking at feature maps: SGD momentum 0.9 (not Nesterov), 2 epochs."""
+        """Chapter 2's short run before looking at feature maps: SGD momentum 0.9 (not Nesterov), 2 epochs.
+
+        Raises:
+            ValueError: an unknown profile, or a value out of range.
+            TypeError: an unknown field in ``changes`` (the message lists the fields), or a value of the
+                wrong type.
+        """
         common = {"momentum": 0.9}
         return cls._preset({"cpu": {**common, "epochs": 2}, "gpu": {**common, "epochs": 10}}, profile, changes)
 
     @classmethod
     def effective_receptive_field(cls, profile: str | None = None, **changes) -> "CifarRecipe":
-        """Chapter 3's run before measuring the trained network's effective receptive field."""
+        """Chapter 3's run before measuring the trained network's effective receptive field.
+
+        Raises:
+            ValueError: an unknown profile, or a value out of range.
+            TypeError: an unknown field in ``changes`` (the message lists the fields), or a value of the
+                wrong type.
+        """
         common = {"lr": 0.05, "momentum": 0.9, "batch_size": 128}
         return cls._preset({"cpu": {**common, "epochs": 2, "train_subset": 10_000, "test_subset": 2_000},
                             "gpu": {**common, "epochs": 10, "train_subset": 50_000, "test_subset": 10_000}},
@@ -141,6 +195,10 @@ class CifarFastRecipe(Recipe):
     ``bench_epochs`` = 5 epochs, 129 s of training (``python -m course_utils.bench
     cifar``); chapter 5's 2 ``epochs`` give 73.4% (74.1% with TTA) in 49 s. The ``gpu``
     preset (ResNet-9-sized, 16 epochs) has not been timed on a GPU yet.
+
+    Raises:
+        TypeError: a field has another type (``config`` not a :class:`FastCifarConfig`).
+        ValueError: a count or rate is not positive.
     """
 
     config: FastCifarConfig = field(default_factory=FastCifarConfig)
@@ -160,6 +218,7 @@ class CifarFastRecipe(Recipe):
     }
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self._require_positive("epochs", "bench_epochs", "batch_size", "lr", "train_subset")
         if not isinstance(self.config, FastCifarConfig):
             raise TypeError(f"config must be a FastCifarConfig, got {type(self.config).__name__}")
@@ -168,7 +227,13 @@ class CifarFastRecipe(Recipe):
 
     @classmethod
     def design_target(cls, profile: str | None = None, **changes) -> "CifarFastRecipe":
-        """Chapter 5's design-target network with the fast loop: ``cpu`` 1 epoch on 10,000 images, ``gpu`` 30."""
+        """Chapter 5's design-target network with the fast loop: ``cpu`` 1 epoch on 10,000 images, ``gpu`` 30.
+
+        Raises:
+            ValueError: an unknown profile, or a value out of range.
+            TypeError: an unknown field in ``changes`` (the message lists the fields), or a value of the
+                wrong type.
+        """
         return cls._preset({"cpu": {"epochs": 1, "train_subset": 10_000, "batch_size": 128, "lr": 0.1},
                             "gpu": {"epochs": 30, "batch_size": 256, "lr": 0.2}}, profile, changes)
 

@@ -40,8 +40,15 @@ def run_cifar_fast(recipe: CifarFastRecipe | None = None, *, profile: str | None
     (:func:`~course_utils.runtime.training_precision`) and channels_last are used where they
     pay off: bfloat16 on Ampere-or-newer GPUs and on CPUs with bf16 units, float16 with a
     gradient scaler on older GPUs such as Colab's T4.
+
+    Raises:
+        TypeError: ``recipe`` is not a :class:`CifarFastRecipe`.
+        ValueError: an unknown profile or device.
+        DatasetNotFoundError: CIFAR-10 is neither in the mirror nor downloadable.
     """
     recipe = recipe if recipe is not None else CifarFastRecipe.for_profile(profile)
+    if not isinstance(recipe, CifarFastRecipe):
+        raise TypeError(f"recipe must be a CifarFastRecipe, got {type(recipe).__name__}")
     device = device or get_device()
     train, mean, std = cifar_train_split(recipe.train_subset, recipe.seed)
     model = FastCifarNet(recipe.config)
@@ -63,7 +70,14 @@ def trained_cifar_model(recipe: CifarFastRecipe | None = None, *, profile: str |
         recipe: train with this recipe instead (e.g. one epoch in tests); it implies
             training, and the result replaces the cached checkpoint.
         retrain: train even if a checkpoint is cached.
+
+    Raises:
+        TypeError: ``recipe`` is not a :class:`CifarFastRecipe`.
+        ValueError: an unknown profile, or a cached checkpoint that is damaged.
+        DatasetNotFoundError: CIFAR-10 is neither in the mirror nor downloadable.
     """
+    if recipe is not None and not isinstance(recipe, CifarFastRecipe):
+        raise TypeError(f"recipe must be a CifarFastRecipe, got {type(recipe).__name__}")
     profile = profile or get_profile()
     device = device or get_device()
     path = checkpoint_path(CHECKPOINT_NAME, profile)

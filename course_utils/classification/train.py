@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import validate
 from ..augment import cutout, random_hflip, random_translate
 from ..data import BatchLoader, ImageDataset, channel_mean_std, load_dataset
 from ..data.mnist import MNIST_MEAN, MNIST_STD
@@ -39,7 +40,12 @@ def train_mnist(model: nn.Module, recipe: MnistRecipe, *, device: torch.device |
 
     Returns:
         The :class:`History`; ``val_acc`` is the test accuracy after each epoch.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``recipe`` not an :class:`MnistRecipe`.
+        DatasetNotFoundError: MNIST is neither in the mirror nor downloadable.
     """
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
     if not isinstance(recipe, MnistRecipe):
         raise TypeError(f"recipe must be an MnistRecipe, got {type(recipe).__name__}")
     r = recipe
@@ -67,7 +73,17 @@ def train_mnist(model: nn.Module, recipe: MnistRecipe, *, device: torch.device |
 
 
 def cifar_train_split(train_subset: int | None = None, seed: int = 0) -> tuple[ImageDataset, Tensor, Tensor]:
-    """CIFAR-10's training set (or a class-balanced subset) and its per-channel mean and std."""
+    """CIFAR-10's training set (or a class-balanced subset) and its per-channel mean and std.
+
+    Raises:
+        TypeError: ``train_subset`` is not an int or None.
+        ValueError: ``train_subset`` lies outside [1, 50,000].
+        DatasetNotFoundError: CIFAR-10 is neither in the mirror nor downloadable.
+    """
+    if train_subset is not None and (isinstance(train_subset, bool) or not isinstance(train_subset, int)):
+        raise TypeError(f"train_subset must be an int or None, got {train_subset!r}")
+    if train_subset is not None and not 1 <= train_subset <= 50_000:
+        raise ValueError(f"train_subset must lie in [1, 50000], got {train_subset}")
     train = load_dataset("cifar10", "train")
     if train_subset is not None:
         train = train.subset(train_subset, seed=seed)
@@ -97,9 +113,16 @@ def train_cifar(
         train, test: the datasets (e.g. CIFAR-3 from ``keep_classes``, or a subset);
             ``test`` is evaluated after every epoch (``History.val_acc``); None skips that.
         mean, std: per-channel normalisation; None: the training set's own statistics.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``recipe`` not a :class:`CifarRecipe`, or ``train``
+            not an :class:`ImageDataset`.
+        ValueError: ``train`` and ``test`` have different classes.
     """
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
     if not isinstance(recipe, CifarRecipe):
         raise TypeError(f"recipe must be a CifarRecipe, got {type(recipe).__name__}")
+    validate.instance(train, "train", ImageDataset, "an ImageDataset")
     r = recipe
     if test is not None and tuple(train.classes) != tuple(test.classes):
         raise ValueError(f"train and test must have the same classes, got {train.classes} and {test.classes}")
@@ -172,7 +195,12 @@ def train_cifar_fast(
 
     Returns:
         ``(history, {"test_accuracy": ..., "test_accuracy_tta": ...})`` on all 10,000 test images.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``recipe`` not a :class:`CifarFastRecipe`.
+        DatasetNotFoundError: CIFAR-10 is neither in the mirror nor downloadable.
     """
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
     if not isinstance(recipe, CifarFastRecipe):
         raise TypeError(f"recipe must be a CifarFastRecipe, got {type(recipe).__name__}")
     r = recipe

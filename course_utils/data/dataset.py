@@ -15,6 +15,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from .. import validate
+
 
 class DatasetNotFoundError(RuntimeError):
     """Raised when a dataset is neither in the offline mirror nor downloadable."""
@@ -35,6 +37,12 @@ class ImageDataset(Dataset):
 
     ``dataset[i]`` returns ``(image, label)`` with ``image`` a ``Tensor[C, H, W]``
     float32 in [0, 1] (as ``ToTensor`` would give), then ``transform`` if set.
+
+    Raises:
+        TypeError: ``images`` or ``labels`` is not a tensor, ``classes`` not a tuple of names, or
+            ``transform`` not callable.
+        ValueError: ``images`` is not uint8 ``Tensor[N, C, H, W]``, ``labels`` not int64 ``Tensor[N]`` in
+            ``[0, len(classes))``, or the lengths differ.
     """
 
     images: Tensor
@@ -46,6 +54,12 @@ class ImageDataset(Dataset):
     transform: Callable[[Tensor], Tensor] | None = None
 
     def __post_init__(self) -> None:
+        validate.tensor(self.images, "images", hint="(uint8 Tensor[N, C, H, W])")
+        validate.tensor(self.labels, "labels", hint="(int64 Tensor[N])")
+        if isinstance(self.classes, str) or not all(isinstance(c, str) for c in self.classes):
+            raise TypeError(f"classes must be a tuple of class names, got {self.classes!r}")
+        if self.transform is not None and not callable(self.transform):
+            raise TypeError(f"transform must be callable or None, got {validate.describe(self.transform)}")
         if not isinstance(self.images, Tensor) or self.images.dtype != torch.uint8 or self.images.ndim != 4:
             got = (
                 f"{type(self.images).__name__}"
@@ -88,12 +102,33 @@ class ImageDataset(Dataset):
         return self.labels
 
     def with_transform(self, transform: Callable[[Tensor], Tensor] | None) -> "ImageDataset":
-        """The same data with another per-item transform (no copy of the tensors)."""
+        """The same data with another per-item transform (no copy of the tensors).
+
+        Raises:
+            TypeError: ``transform`` is neither callable nor None.
+        """
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable or None, got {validate.describe(transform)}")
         return replace(self, transform=transform)
 
     def select(self, indices: Sequence[int] | Tensor) -> "ImageDataset":
-        """A new dataset holding only ``indices`` (in that order)."""
-        idx = torch.as_tensor(indices, dtype=torch.long)
+        """A new dataset holding only ``indices`` (in that order).
+
+        Raises:
+            TypeError: ``indices`` are not ints (floats, bools, a string).
+            ValueError: an index lies outside the dataset.
+        """
+        if isinstance(indices, Tensor):
+            validate.tensor(indices, "indices", ndim=1, dtype="int", hint="(item indices)")
+            idx = indices.long()
+        elif isinstance(indices, (str, bytes)) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                          for i in indices):
+            raise TypeError(f"indices must be ints (a list or a Tensor[K] of integers), got {indices!r}")
+        else:
+            idx = torch.as_tensor(list(indices), dtype=torch.long)
+        if len(idx) and (int(idx.min()) < -len(self) or int(idx.max()) >= len(self)):
+            raise ValueError(f"indices must lie in [0, {len(self)}), got values from {int(idx.min())} to "
+                             f"{int(idx.max())}")
         return replace(self, images=self.images[idx], labels=self.labels[idx])
 
     def keep_classes(self, names: Sequence[str]) -> "ImageDataset":
@@ -101,7 +136,13 @@ class ImageDataset(Dataset):
 
         ``load_dataset("cifar10", "train").keep_classes(["airplane", "automobile", "ship"])``
         is the CIFAR-3 of the seed walk-through.
+
+        Raises:
+            TypeError: ``names`` is one string, not a list of names.
+            ValueError: ``names`` is empty, repeats a class, or names one the dataset does not have.
         """
+        if isinstance(names, str):
+            raise TypeError(f"names must be a list of class names, got the str {names!r} (wrap it: [{names!r}])")
         names = tuple(names)
         unknown = [n for n in names if n not in self.classes]
         if not names or unknown or len(set(names)) != len(names):
@@ -121,7 +162,13 @@ class ImageDataset(Dataset):
             seed: seed of the random choice, so a chapter gets the same slice every run.
             per_class: keep classes balanced (``n // num_classes`` each, the
                 remainder to the first classes) instead of a plain random draw.
+
+        Raises:
+            TypeError: ``n`` is not an int.
+            ValueError: ``n`` lies outside [1, len], or a class has too few items for a balanced subset.
         """
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"n must be an int (a number of items), got {n!r}")
         if not 1 <= n <= len(self):
             raise ValueError(f"subset size must be in [1, {len(self)}], got {n}")
         gen = torch.Generator().manual_seed(seed)
@@ -141,7 +188,13 @@ class ImageDataset(Dataset):
         """``Tensor[k, K]``: row r holds the index of the r-th item of each of the K classes.
 
         Flattened row by row it orders a gallery with one class per column.
+
+        Raises:
+            TypeError: ``k`` is not an int.
+            ValueError: ``k`` lies outside [1, the smallest class's size].
         """
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise TypeError(f"k must be an int, got {k!r}")
         counts = self.class_counts()
         if k < 1 or int(counts.min()) < k:
             raise ValueError(f"k must be between 1 and the smallest class size {int(counts.min())}, got {k}")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import Tensor
 
+from .. import validate
 from .dataset import ImageDataset
 from .normalize import normalize
 
@@ -33,6 +34,11 @@ class BatchLoader:
 
     Yields:
         ``(Tensor[B, C, H, W] float32, Tensor[B] int64)``.
+
+    Raises:
+        TypeError: ``dataset`` is not an :class:`ImageDataset`, or ``augment`` not callable.
+        ValueError: ``batch_size`` is not a positive int, only one of ``mean``/``std`` is given, they do not
+            have one value per channel, a std is 0, or ``device`` is not a device.
     """
 
     def __init__(
@@ -54,7 +60,19 @@ class BatchLoader:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if (mean is None) != (std is None):
             raise ValueError("give both mean and std, or neither")
-        self.device = torch.device(device)
+        if mean is not None:
+            c = dataset.images.shape[1]
+            for name, values in (("mean", mean), ("std", std)):
+                if len(values) != c:
+                    raise ValueError(f"{name} must have one value per channel ({c}), got {len(values)}")
+            if any(float(s) == 0 for s in std):
+                raise ValueError("std must be non-zero in every channel")
+        if augment is not None and not callable(augment):
+            raise TypeError(f"augment must be a function of a batch, got {validate.describe(augment)}")
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"device must be a torch.device or a name like 'cpu', got {device!r}") from err
         self.images = dataset.images.to(self.device)
         self.labels = dataset.labels.to(self.device)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last

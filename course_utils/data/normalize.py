@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from .. import validate
+
 
 def channel_mean_std(images: Tensor, *, chunk: int = 4096) -> tuple[Tensor, Tensor]:
     """Mean and (unbiased) standard deviation of each channel over a whole image set.
@@ -25,10 +27,14 @@ def channel_mean_std(images: Tensor, *, chunk: int = 4096) -> tuple[Tensor, Tens
     Returns:
         ``(mean, std)``, each ``Tensor[C]`` float64. For uint8 input the sums are
         exact (int64 accumulation), so the result does not depend on ``chunk``.
+
+    Raises:
+        TypeError: ``images`` is not a tensor, or ``chunk`` not an int.
+        ValueError: ``images`` is not ``Tensor[N, C, H, W]``, holds fewer than two values per channel, or
+            ``chunk`` is below 1.
     """
-    if not isinstance(images, Tensor) or images.ndim != 4:
-        shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
-        raise ValueError(f"images must be a Tensor[N, C, H, W]; got {shape}")
+    validate.tensor(images, "images", ndim=4, hint="(Tensor[N, C, H, W])")
+    validate.positive_int(chunk, "chunk")
     n, c = images.shape[:2]
     count = n * images.shape[2] * images.shape[3]
     if count < 2:
@@ -51,6 +57,9 @@ def channel_mean_std(images: Tensor, *, chunk: int = 4096) -> tuple[Tensor, Tens
 
 
 def _stats_like(x: Tensor, values: Sequence[float] | Tensor, what: str) -> Tensor:
+    validate.tensor(x, "x", dtype="float", hint="(an image Tensor[C, H, W] or Tensor[B, C, H, W] of floats)")
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be one number per channel, got {values!r}")
     v = torch.as_tensor(values, dtype=x.dtype, device=x.device).flatten()
     channel_dim = -3
     if x.ndim < 3:
@@ -61,7 +70,13 @@ def _stats_like(x: Tensor, values: Sequence[float] | Tensor, what: str) -> Tenso
 
 
 def normalize(x: Tensor, mean: Sequence[float] | Tensor, std: Sequence[float] | Tensor) -> Tensor:
-    """``(x - mean) / std`` per channel; ``x`` is ``Tensor[C, H, W]`` or ``Tensor[B, C, H, W]`` float."""
+    """``(x - mean) / std`` per channel; ``x`` is ``Tensor[C, H, W]`` or ``Tensor[B, C, H, W]`` float.
+
+    Raises:
+        TypeError: ``x`` is not a tensor, or ``mean``/``std`` a string.
+        ValueError: ``x`` is not a float image ``Tensor[C, H, W]``/``Tensor[B, C, H, W]``, ``mean``/``std``
+            do not have one value per channel, or a std is 0.
+    """
     s = _stats_like(x, std, "std")
     if bool((s == 0).any()):
         raise ValueError("std must be non-zero in every channel")
@@ -69,5 +84,11 @@ def normalize(x: Tensor, mean: Sequence[float] | Tensor, std: Sequence[float] | 
 
 
 def denormalize(x: Tensor, mean: Sequence[float] | Tensor, std: Sequence[float] | Tensor) -> Tensor:
-    """Undo :func:`normalize`: ``x * std + mean`` per channel (for display)."""
+    """Undo :func:`normalize`: ``x * std + mean`` per channel (for display).
+
+    Raises:
+        TypeError: ``x`` is not a tensor, or ``mean``/``std`` a string.
+        ValueError: ``x`` is not a float image ``Tensor[C, H, W]``/``Tensor[B, C, H, W]``, or
+            ``mean``/``std`` do not have one value per channel.
+    """
     return x * _stats_like(x, std, "std") + _stats_like(x, mean, "mean")

@@ -29,6 +29,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
+from .. import validate
 from ._paths import cache_dir
 
 SHAPES = ("circle", "square", "triangle", "rectangle", "diamond")
@@ -50,12 +51,24 @@ SPLIT_OFFSETS = {"train": 0, "val": 10_000_000, "test": 20_000_000}
 
 @dataclass(frozen=True)
 class ShapeObject:
-    """One object of a scene: what it is, where, and words to describe it."""
+    """One object of a scene: what it is, where, and words to describe it.
+
+    Raises:
+        ValueError: an unknown shape or colour, or a box that is not xyxy with ``x0 <= x1`` and ``y0 <=
+            y1``.
+    """
 
     shape: str  # a name in SHAPES
     colour: str  # a name in COLOURS
     box: tuple[float, float, float, float]  # xyxy in pixels, clipped to the image
     truncated: bool  # cut by the image border
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES or self.colour not in COLOURS:
+            raise ValueError(f"a shape in {SHAPES} and a colour in {COLOURS} are needed, got {self.shape!r}, "
+                             f"{self.colour!r}")
+        if len(self.box) != 4 or self.box[2] < self.box[0] or self.box[3] < self.box[1]:
+            raise ValueError(f"box must be xyxy (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1, got {self.box!r}")
 
     @property
     def label(self) -> int:
@@ -76,6 +89,10 @@ class Scene:
         objects: the objects, drawn in this order (later ones may cover earlier ones).
         background: ``"stripes"``, ``"checks"`` or ``"noise"``.
         seed: the scene's seed (it regenerates the scene exactly).
+
+    Raises:
+        TypeError: ``image`` is not a tensor, or ``objects`` not a list of :class:`ShapeObject`.
+        ValueError: ``image`` is not uint8 ``Tensor[3, H, W]``.
     """
 
     image: Tensor
@@ -83,6 +100,13 @@ class Scene:
     background: str
     seed: int
     size: int = field(default=0)
+
+    def __post_init__(self) -> None:
+        validate.tensor(self.image, "image", ndim=3, hint="(uint8 Tensor[3, H, W])")
+        if self.image.dtype != torch.uint8 or self.image.shape[0] != 3:
+            raise ValueError(f"image must be uint8 Tensor[3, H, W], got {validate.describe(self.image)}")
+        if not all(isinstance(o, ShapeObject) for o in self.objects):
+            raise TypeError("objects must be a list of ShapeObject")
 
     @property
     def boxes(self) -> Tensor:
@@ -166,7 +190,16 @@ def make_scene(seed: int, size: int = 64, *, max_objects: int = 4, min_size: flo
     that the border cuts it (its box is clipped to the image; ``cut_fraction``). Objects may
     overlap, but a new object is never placed where it would hide more than
     ``1 - min_visible`` of an earlier one (after 10 tries it is left out).
+
+    Raises:
+        TypeError: ``seed`` is not an int.
+        ValueError: ``seed`` is negative, ``size`` below 16, ``max_objects`` outside [1, 12], or the size
+            and visibility fractions out of range.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be a non-negative int (it names the scene), got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative int (it names the scene), got {seed}")
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels, got {size}")
     if not 1 <= max_objects <= 12:
@@ -236,10 +269,16 @@ def shapes_split(split: str, n: int, size: int = 64, *, cache: bool | None = Non
         cache: keep the generated split in the cache folder and load it from there next
             time; None: only for splits larger than :data:`CACHE_PIXELS` pixels.
         scene_kwargs: passed to :func:`make_scene` (``max_objects``, ``min_size``, ``max_size``).
+
+    Raises:
+        TypeError: ``n`` is not an int.
+        ValueError: an unknown split, ``n`` outside [1, 10,000,000], or bad ``scene_kwargs`` (as
+            :func:`make_scene`).
     """
     if split not in SPLIT_OFFSETS:
         raise ValueError(f"unknown split {split!r}; expected one of {list(SPLIT_OFFSETS)}")
-    if not 0 < n <= 10_000_000:
+    validate.positive_int(n, "n")
+    if n > 10_000_000:
         raise ValueError(f"n must be between 1 and 10,000,000, got {n}")
     if cache is None:
         cache = n * size * size > CACHE_PIXELS

@@ -11,21 +11,26 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .. import validate
+
 YOLOV2_VOC_ANCHORS = ((1.3221, 1.73145), (3.19275, 4.00944), (5.05587, 8.09892), (9.47112, 4.84053),
                       (11.2364, 10.0071))
 """YOLOv2's five VOC anchors (width, height) in units of the 13x13 grid's cells (32 pixels at 416x416)."""
 
 
 def _check_wh(wh: Tensor, name: str) -> None:
-    if not isinstance(wh, Tensor) or wh.ndim != 2 or wh.shape[1] != 2 or not wh.is_floating_point():
-        raise ValueError(f"{name} must be a float Tensor[N, 2] of (width, height), got "
-                         f"{tuple(wh.shape) if isinstance(wh, Tensor) else type(wh).__name__}")
+    validate.tensor(wh, name, shape=(None, 2), dtype="float", hint="((width, height) per box)")
     if len(wh) and (wh <= 0).any():
         raise ValueError(f"{name}: widths and heights must be positive")
 
 
 def wh_iou(wh1: Tensor, wh2: Tensor) -> Tensor:
-    """``Tensor[N, M]``: IoU of box shapes placed on a common centre."""
+    """``Tensor[N, M]``: IoU of box shapes placed on a common centre.
+
+    Raises:
+        TypeError: ``wh1`` or ``wh2`` is not a tensor.
+        ValueError: they are not finite, positive float ``Tensor[N, 2]`` widths and heights.
+    """
     _check_wh(wh1, "wh1")
     _check_wh(wh2, "wh2")
     inter = torch.minimum(wh1[:, None, 0], wh2[None, :, 0]) * torch.minimum(wh1[:, None, 1], wh2[None, :, 1])
@@ -34,7 +39,14 @@ def wh_iou(wh1: Tensor, wh2: Tensor) -> Tensor:
 
 
 def mean_iou(wh: Tensor, anchors: Tensor) -> float:
-    """Average, over boxes, of the IoU with their best-matching anchor (the k-means objective)."""
+    """Average, over boxes, of the IoU with their best-matching anchor (the k-means objective).
+
+    Raises:
+        TypeError: ``wh`` or ``anchors`` is not a tensor.
+        ValueError: they are not positive float ``Tensor[N, 2]``, or ``wh`` is empty.
+    """
+    if isinstance(wh, Tensor) and len(wh) == 0:
+        raise ValueError("wh holds no boxes: the mean IoU of nothing is undefined")
     return float(wh_iou(wh, anchors).max(1).values.mean())
 
 
@@ -45,6 +57,11 @@ def kmeans_anchors(wh: Tensor, k: int, *, iterations: int = 100, seed: int = 0) 
     box to the anchor it overlaps best and moves each anchor to the mean shape of
     its boxes (an anchor left without boxes keeps its place); stops when the
     assignment no longer changes.
+
+    Raises:
+        TypeError: ``wh`` is not a tensor.
+        ValueError: ``wh`` is not positive float ``Tensor[N, 2]``, ``k`` lies outside [1, N], or there are
+            fewer distinct shapes than ``k``.
     """
     _check_wh(wh, "wh")
     if not isinstance(k, int) or not 1 <= k <= len(wh):

@@ -37,6 +37,11 @@ def box_convert(boxes: Tensor, in_fmt: str, out_fmt: str) -> Tensor:
 
     The input must be a valid box of ``in_fmt``: finite, ``x0 <= x1`` and ``y0 <= y1`` for
     ``xyxy``, non-negative widths and heights for the others (``ValueError`` otherwise).
+
+    Raises:
+        TypeError: ``boxes`` is not a tensor.
+        ValueError: an unknown format; ``boxes`` not finite float ``Tensor[N, 4]``; an inverted ``xyxy`` box
+            or a negative width or height.
     """
     for fmt in (in_fmt, out_fmt):
         if fmt not in FORMATS:
@@ -72,7 +77,12 @@ def _xyxy_to_cxcywh(boxes: Tensor) -> Tensor:
 
 
 def box_area(boxes: Tensor) -> Tensor:
-    """``Tensor[N]``: areas of ``xyxy`` boxes."""
+    """``Tensor[N]``: areas of ``xyxy`` boxes.
+
+    Raises:
+        TypeError: ``boxes`` is not a tensor.
+        ValueError: ``boxes`` is not finite float ``Tensor[N, 4]`` xyxy with ``x0 <= x1`` and ``y0 <= y1``.
+    """
     _check_xyxy(boxes)
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
@@ -82,6 +92,11 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
 
     IoU = area(A ∩ B) / area(A ∪ B), in [0, 1]. Two empty boxes give 0/0 = NaN,
     as in torchvision.
+
+    Raises:
+        TypeError: ``boxes1`` or ``boxes2`` is not a tensor.
+        ValueError: either is not finite float ``Tensor[N, 4]`` xyxy with ``x0 <= x1`` and ``y0 <= y1`` (the
+            message names the box).
     """
     _check_xyxy(boxes1, "boxes1")
     _check_xyxy(boxes2, "boxes2")
@@ -99,6 +114,11 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     Greedy, as ``torchvision.ops.nms``: take the highest-scoring box left, keep it,
     drop every remaining box whose IoU with it exceeds ``iou_threshold``; repeat.
     Ties in score keep the order of a stable sort (the earlier box first).
+
+    Raises:
+        TypeError: ``boxes`` or ``scores`` is not a tensor.
+        ValueError: invalid xyxy boxes, ``scores`` not finite float ``Tensor[N]``, or ``iou_threshold``
+            outside [0, 1].
     """
     _check_xyxy(boxes)
     validate.tensor(scores, "scores", shape=(len(boxes),), dtype="float", finite=True, hint="(one score per box)")
@@ -119,7 +139,12 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: float) -> Tensor:
-    """NMS within each class separately (``torchvision.ops.batched_nms``): boxes of different classes never suppress each other."""
+    """NMS within each class separately (``torchvision.ops.batched_nms``): boxes of different classes never suppress each other.
+
+    Raises:
+        TypeError: ``boxes``, ``scores`` or ``labels`` is not a tensor.
+        ValueError: as :func:`nms`, or ``labels`` is not ``Tensor[N]`` of integers.
+    """
     _check_xyxy(boxes)
     validate.tensor(labels, "labels", shape=(len(boxes),), dtype="int", hint="(one class index per box)")
     if len(boxes) == 0:

@@ -23,6 +23,14 @@ from .. import validate
 from .boxes import box_iou
 
 
+def _check_batch(predictions: Sequence[dict], targets: Sequence[dict], iou_threshold: float) -> None:
+    validate.same_length(predictions=predictions, targets=targets)
+    validate.number(iou_threshold, "iou_threshold", low=0.0, high=1.0, low_open=True)
+    for i, (p, t) in enumerate(zip(predictions, targets)):
+        _check_image_dict(p, ("boxes", "scores", "labels"), "predictions", i)
+        _check_image_dict(t, ("boxes", "labels"), "targets", i)
+
+
 def _check_image_dict(d: dict, keys: tuple[str, ...], what: str, i: int) -> None:
     if not isinstance(d, dict) or any(k not in d for k in keys):
         raise ValueError(f"{what}[{i}] must be a dict with keys {keys}, got "
@@ -43,8 +51,22 @@ def match_detections(
     Returns:
         ``(scores Tensor[D] in decreasing order, is_true_positive Tensor[D] bool,
         number of ground-truth boxes of the class)``.
+
+    Raises:
+        TypeError: ``label`` is not an int, or a dict's value is not a tensor.
+        ValueError: ``predictions`` and ``targets`` differ in length, a dict lacks
+            ``boxes``/``scores``/``labels`` or holds NaN or mismatched entries, or
+            ``iou_threshold`` lies outside (0, 1].
     """
-    validate.same_length(predictions=predictions, targets=targets)
+    _check_batch(predictions, targets, iou_threshold)
+    if isinstance(label, bool) or not isinstance(label, int):
+        raise TypeError(f"label must be an int class index, got {label!r}")
+    return _match(predictions, targets, label, iou_threshold)
+
+
+def _match(predictions: Sequence[dict], targets: Sequence[dict], label: int,
+           iou_threshold: float) -> tuple[Tensor, Tensor, int]:
+    """:func:`match_detections` without its checks, for callers that checked the batch once."""
     scores, hits = [], []
     n_truth = 0
     for pred, truth in zip(predictions, targets, strict=True):
@@ -76,6 +98,11 @@ def precision_recall(hits: Tensor, n_truth: int) -> tuple[Tensor, Tensor]:
     Args:
         hits: ``Tensor[D]`` bool, true positive or not, in ranking order.
         n_truth: the number of ground-truth boxes, at least the number of hits.
+
+    Raises:
+        TypeError: ``hits`` is not a tensor.
+        ValueError: ``hits`` is not ``Tensor[D]`` of bools, or ``n_truth`` is not an int of at least the
+            hits.
     """
     validate.tensor(hits, "hits", ndim=1, dtype="bool", hint="(true positive or not, per detection)")
     if isinstance(n_truth, bool) or not isinstance(n_truth, int) or n_truth < int(hits.sum()):
@@ -93,9 +120,17 @@ def average_precision(precision: Tensor, recall: Tensor, interpolation: str = "a
     ``"all-point"`` (VOC 2010 on): interpolate precision as the best precision at any
     recall >= r, and integrate over recall exactly. ``"11-point"`` (VOC 2007): mean of
     that interpolated precision at recall 0, 0.1, ..., 1.
+
+    Raises:
+        TypeError: ``precision`` or ``recall`` is not a tensor.
+        ValueError: an unknown ``interpolation``, or the curves are not finite float ``Tensor[D]`` of one
+            length.
     """
     if interpolation not in ("all-point", "11-point"):
         raise ValueError(f"interpolation must be 'all-point' or '11-point', got {interpolation!r}")
+    validate.tensor(precision, "precision", ndim=1, dtype="float", finite=True)
+    validate.tensor(recall, "recall", shape=(len(precision),), dtype="float", finite=True,
+                    hint="(one recall per precision, from precision_recall)")
     if len(precision) == 0:
         return 0.0
     p = torch.cat([torch.zeros(1, dtype=torch.float64), precision.double(), torch.zeros(1, dtype=torch.float64)])
@@ -122,14 +157,13 @@ def mean_average_precision(
         ``{"map": float, "ap": {label: AP}, "n_truth": {label: count}}``; a class
         without ground-truth boxes gets no AP (it cannot be recalled) and does not
         count in the mean; with no ground truth at all, ``map`` is NaN.
+
+    Raises:
+        TypeError: a dict's value is not a tensor.
+        ValueError: as :func:`match_detections`: mismatched lengths, malformed dicts, NaN boxes, or
+            ``iou_threshold`` outside (0, 1].
     """
-    if len(predictions) != len(targets):
-        raise ValueError(f"{len(predictions)} prediction dicts for {len(targets)} images")
-    if not 0 < iou_threshold <= 1:
-        raise ValueError(f"iou_threshold must lie in (0, 1], got {iou_threshold}")
-    for i, (p, t) in enumerate(zip(predictions, targets)):
-        _check_image_dict(p, ("boxes", "scores", "labels"), "predictions", i)
-        _check_image_dict(t, ("boxes", "labels"), "targets", i)
+    _check_batch(predictions, targets, iou_threshold)
     labels = set()
     for t in targets:
         labels.update(int(v) for v in t["labels"])
@@ -137,7 +171,7 @@ def mean_average_precision(
         labels = {c for c in labels if c < num_classes}
     ap, counts = {}, {}
     for c in sorted(labels):
-        _, hits, n_truth = match_detections(predictions, targets, c, iou_threshold)
+        _, hits, n_truth = _match(predictions, targets, c, iou_threshold)
         precision, recall = precision_recall(hits, n_truth)
         ap[c] = average_precision(precision, recall, interpolation)
         counts[c] = n_truth
@@ -154,9 +188,13 @@ def recall_by_size(predictions: Sequence[dict], targets: Sequence[dict], *, limi
     Returns:
         ``{"small": recall, "large": recall, "n_small": count, "n_large": count}``
         (a recall is NaN when its group is empty).
+
+    Raises:
+        TypeError: a dict's value is not a tensor, or ``limit`` not a number.
+        ValueError: as :func:`match_detections`, or ``limit`` is not positive.
     """
-    if len(predictions) != len(targets):
-        raise ValueError(f"{len(predictions)} prediction dicts for {len(targets)} images")
+    _check_batch(predictions, targets, iou_threshold)
+    validate.number(limit, "limit", low=0.0, low_open=True)
     found: dict[bool, list[bool]] = {True: [], False: []}
     for pred, truth in zip(predictions, targets):
         for box, label in zip(truth["boxes"].float(), truth["labels"]):

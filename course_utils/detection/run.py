@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from ..checkpoint import (CheckpointMeta, checkpoint_path, config_builder, config_from_dict, config_to_dict,
                           load_checkpoint, save_checkpoint)
 from ..data.shapes import SHAPES, shapes_split
+from .. import validate
 from ..runtime import get_device, get_profile, training_precision
 from ..training import History
 from .recipe import DetectorRecipe
@@ -38,6 +39,13 @@ class DetectorRun:
     history: History  # train_loss and its parts per epoch
     metrics: dict[str, Any]  # mean_average_precision's dict on the test split, plus "ms_per_image"
     test: DetectionData
+
+
+def _check_run(recipe: DetectorRecipe, config, config_cls: type, train: DetectionData | None) -> None:
+    validate.instance(recipe, "recipe", DetectorRecipe, "a DetectorRecipe (e.g. DetectorRecipe.yolo())")
+    validate.instance(config, "config", config_cls)
+    if train is not None:
+        validate.instance(train, "train", DetectionData, "DetectionData (see scenes_to_data)")
 
 
 def _run_detector(model: nn.Module, config, recipe: DetectorRecipe, loss_fn: Callable, postprocess_fn: Callable,
@@ -68,9 +76,15 @@ def run_yolo_shapes(recipe: DetectorRecipe | None = None, *, config: YoloConfig 
 
     ``metrics`` is :func:`~course_utils.detection.metrics.mean_average_precision`'s dict plus
     ``"ms_per_image"`` (inference, batch of 64, post-processing included).
+
+    Raises:
+        TypeError: ``recipe`` is not a :class:`DetectorRecipe`, ``config`` not a :class:`YoloConfig`, or
+            ``train`` not :class:`DetectionData`.
+        ValueError: ``train`` holds another number of scenes than ``recipe.n_train``, or an unknown profile.
     """
     recipe = recipe if recipe is not None else DetectorRecipe.yolo(profile)
     cfg = config or YoloConfig()
+    _check_run(recipe, cfg, YoloConfig, train)
     anchors = torch.tensor(cfg.anchors)
 
     def loss_fn(raw: Tensor, boxes: list[Tensor], labels: list[Tensor]):
@@ -86,9 +100,15 @@ def run_ssd_shapes(recipe: DetectorRecipe | None = None, *, config: SSDConfig | 
     """Train the small :class:`~course_utils.detection.ssd.SmallSSD` on the shapes world and measure it.
 
     As :func:`run_yolo_shapes`; ``recipe`` defaults to :meth:`DetectorRecipe.ssd` of ``profile``.
+
+    Raises:
+        TypeError: ``recipe`` is not a :class:`DetectorRecipe`, ``config`` not an :class:`SSDConfig`, or
+            ``train`` not :class:`DetectionData`.
+        ValueError: ``train`` holds another number of scenes than ``recipe.n_train``, or an unknown profile.
     """
     recipe = recipe if recipe is not None else DetectorRecipe.ssd(profile)
     cfg = config or SSDConfig()
+    _check_run(recipe, cfg, SSDConfig, train)
     model = SmallSSD(cfg)
     defaults = model.defaults
 
@@ -109,6 +129,10 @@ def trained_yolo_model(*, profile: str | None = None, device: torch.device | str
     Returns ``(model, cfg, meta)``; ``meta.metrics`` holds ``"map"``, ``"ap"`` (per class
     index), ``"train_seconds"``, ``"ms_per_image"``, ``"epochs"`` and ``"history"``
     (:meth:`History.as_dict <course_utils.training.History.as_dict>`), measured when it was trained.
+
+    Raises:
+        TypeError: ``train`` is not :class:`DetectionData`.
+        ValueError: an unknown profile, or a cached checkpoint that is damaged.
     """
     profile = profile or get_profile()
     device = device or get_device()

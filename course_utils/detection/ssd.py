@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import validate
 from .boxes import batched_nms, box_convert, box_iou
 
 SSD300_FEATURE_SIZES = (38, 19, 10, 5, 3, 1)
@@ -31,9 +32,17 @@ VARIANCES = (0.1, 0.2)
 
 
 def scales(m: int, s_min: float = 0.2, s_max: float = 0.9) -> list[float]:
-    """``s_k = s_min + (s_max - s_min)(k - 1)/(m - 1)`` for k = 1..m+1 (the last one for the extra box)."""
+    """``s_k = s_min + (s_max - s_min)(k - 1)/(m - 1)`` for k = 1..m+1 (the last one for the extra box).
+
+    Raises:
+        TypeError: ``m`` is not an int, or a scale not a number.
+        ValueError: fewer than 2 maps, or not ``0 < s_min <= s_max <= 1``.
+    """
+    validate.positive_int(m, "m")
     if m < 2:
         raise ValueError(f"need at least 2 feature maps, got {m}")
+    validate.number(s_min, "s_min", low=0.0, high=1.0, low_open=True)
+    validate.number(s_max, "s_max", low=s_min, high=1.0)
     return [s_min + (s_max - s_min) * (k - 1) / (m - 1) for k in range(1, m + 2)]
 
 
@@ -45,9 +54,17 @@ def default_boxes(feature_sizes: Sequence[int], aspect_ratios: Sequence[Sequence
     scale sqrt(s_k s_{k+1}) for ratio 1, and for each r in ``aspect_ratios[k]`` two boxes of
     scale s_k with ratios r and 1/r (width s_k sqrt(r), height s_k / sqrt(r)); the centre
     is ((j + 0.5)/f_k, (i + 0.5)/f_k). SSD300's configuration gives 8732 boxes.
+
+    Raises:
+        TypeError: ``aspect_ratios`` is not one sequence of ratios per map, or a size is not an int.
+        ValueError: as many maps as ratio sets are needed; sizes and ratios must be positive; scales as
+            :func:`scales`.
     """
     if len(feature_sizes) != len(aspect_ratios):
         raise ValueError(f"{len(feature_sizes)} feature maps but {len(aspect_ratios)} aspect-ratio sets")
+    for f in feature_sizes:
+        validate.positive_int(f, "each feature size")
+    _check_ratios(aspect_ratios)
     s = scales(len(feature_sizes), s_min, s_max)
     out = []
     for k, (f, ratios) in enumerate(zip(feature_sizes, aspect_ratios)):
@@ -65,19 +82,55 @@ def default_boxes(feature_sizes: Sequence[int], aspect_ratios: Sequence[Sequence
     return boxes
 
 
+def _check_ratios(aspect_ratios: Sequence[Sequence[float]]) -> None:
+    if isinstance(aspect_ratios, (str, Tensor)) or not all(isinstance(r, (tuple, list)) for r in aspect_ratios):
+        raise TypeError(f"aspect_ratios must hold one sequence of ratios per feature map, e.g. ((2,), (2, 3)), "
+                        f"got {aspect_ratios!r}")
+    for r in (v for ratios in aspect_ratios for v in ratios):
+        validate.number(r, "each aspect ratio", low=0.0, low_open=True)
+
+
 def boxes_per_position(aspect_ratios: Sequence[Sequence[float]]) -> list[int]:
-    """Default boxes at one position of each map: 2 + 2 x (number of extra ratios)."""
+    """Default boxes at one position of each map: 2 + 2 x (number of extra ratios).
+
+    Raises:
+        TypeError: ``aspect_ratios`` is not one sequence of ratios per map.
+        ValueError: a ratio is not positive.
+    """
+    _check_ratios(aspect_ratios)
     return [2 + 2 * len(r) for r in aspect_ratios]
 
 
 def encode(matched: Tensor, defaults: Tensor, variances: tuple[float, float] = VARIANCES) -> Tensor:
-    """Offsets of ``cxcywh`` boxes from their default boxes (both ``Tensor[N, 4]``)."""
+    """Offsets of ``cxcywh`` boxes from their default boxes (both ``Tensor[N, 4]``).
+
+    Raises:
+        TypeError: ``matched`` or ``defaults`` is not a tensor.
+        ValueError: they are not float ``Tensor[N, 4]`` of one length.
+    """
+    validate.tensor(defaults, "defaults", shape=(None, 4), dtype="float", hint="(cxcywh default boxes)")
+    validate.tensor(matched, "matched", shape=(len(defaults), 4), dtype="float", hint="(one box per default box)")
+    return _encode(matched, defaults, variances)
+
+
+def _encode(matched: Tensor, defaults: Tensor, variances: tuple[float, float] = VARIANCES) -> Tensor:
+    """:func:`encode` without its checks, for :func:`ssd_loss`, which checked the batch once."""
     return torch.cat([(matched[:, :2] - defaults[:, :2]) / (variances[0] * defaults[:, 2:]),
                       torch.log(matched[:, 2:] / defaults[:, 2:]) / variances[1]], 1)
 
 
 def decode(offsets: Tensor, defaults: Tensor, variances: tuple[float, float] = VARIANCES) -> Tensor:
-    """The inverse of :func:`encode`: ``cxcywh`` boxes from offsets ``Tensor[..., N, 4]``."""
+    """The inverse of :func:`encode`: ``cxcywh`` boxes from offsets ``Tensor[..., N, 4]``.
+
+    Raises:
+        TypeError: ``offsets`` or ``defaults`` is not a tensor.
+        ValueError: ``defaults`` is not float ``Tensor[N, 4]``, or ``offsets`` not ``Tensor[..., N, 4]``.
+    """
+    validate.tensor(defaults, "defaults", shape=(None, 4), dtype="float", hint="(cxcywh default boxes)")
+    validate.tensor(offsets, "offsets", dtype="float")
+    if offsets.ndim < 2 or offsets.shape[-2:] != defaults.shape:
+        raise ValueError(f"offsets must be Tensor[..., {len(defaults)}, 4] (one per default box), got "
+                         f"{validate.describe(offsets)}")
     return torch.cat([defaults[:, :2] + offsets[..., :2] * variances[0] * defaults[:, 2:],
                       defaults[:, 2:] * torch.exp(offsets[..., 2:] * variances[1])], -1)
 
@@ -97,7 +150,20 @@ def match(gt_boxes: Tensor, gt_labels: Tensor, defaults: Tensor, threshold: floa
     Returns:
         ``(labels Tensor[N] with 0 for background and k + 1 for class k,
         boxes Tensor[N, 4] cxcywh: the matched ground truth, or the default box itself)``.
+
+    Raises:
+        TypeError: a box or label tensor is not a tensor.
+        ValueError: ``gt_boxes`` is not float ``Tensor[M, 4]``, ``gt_labels`` not ``Tensor[M]`` of integers,
+            ``defaults`` not ``Tensor[N, 4]``, or a box is invalid.
     """
+    validate.tensor(defaults, "defaults", shape=(None, 4), dtype="float", hint="(cxcywh default boxes)")
+    validate.tensor(gt_boxes, "gt_boxes", shape=(None, 4), dtype="float", hint="(xyxy, normalised to [0, 1])")
+    validate.tensor(gt_labels, "gt_labels", shape=(len(gt_boxes),), dtype="int", hint="(one class index per box)")
+    return _match(gt_boxes, gt_labels, defaults, threshold)
+
+
+def _match(gt_boxes: Tensor, gt_labels: Tensor, defaults: Tensor, threshold: float) -> tuple[Tensor, Tensor]:
+    """:func:`match` without its checks (``box_iou`` still refuses NaN or inverted boxes)."""
     n = len(defaults)
     if len(gt_boxes) == 0:
         return torch.zeros(n, dtype=torch.long, device=defaults.device), defaults.clone()
@@ -123,17 +189,28 @@ def ssd_loss(loc: Tensor, conf: Tensor, defaults: Tensor, gt_boxes: Sequence[Ten
     Args:
         loc: ``Tensor[m, N, 4]`` predicted offsets; conf: ``Tensor[m, N, C + 1]`` class scores.
         gt_boxes: per image ``Tensor[M_i, 4]`` xyxy in pixels; gt_labels: per image ``Tensor[M_i]``.
+
+    Raises:
+        TypeError: ``loc`` or ``conf`` is not a tensor, or ``image_size`` not an int.
+        ValueError: ``loc``, ``conf`` and ``defaults`` disagree on the boxes, the ground truth is not one
+            entry per image, or a box or label is invalid.
     """
+    validate.tensor(loc, "loc", ndim=3, dtype="float", hint="(predicted offsets Tensor[m, N, 4])")
+    validate.tensor(conf, "conf", ndim=3, dtype="float", hint="(class scores Tensor[m, N, C + 1])")
+    validate.tensor(defaults, "defaults", shape=(None, 4), dtype="float", hint="(cxcywh default boxes)")
+    validate.positive_int(image_size, "image_size")
     m, n, _ = loc.shape
     if defaults.shape != (n, 4) or conf.shape[:2] != (m, n):
         raise ValueError(f"loc {tuple(loc.shape)}, conf {tuple(conf.shape)} and defaults {tuple(defaults.shape)} "
                          "must agree on the number of default boxes")
+    validate.same_length(loc=loc, gt_boxes=gt_boxes, gt_labels=gt_labels)
     defaults = defaults.to(loc.device)
     labels, targets = [], []
     for boxes, lab in zip(gt_boxes, gt_labels, strict=True):
-        lab_i, box_i = match(boxes.to(loc.device).float() / image_size, lab.to(loc.device), defaults, threshold)
+        validate.tensor(lab, "gt_labels[i]", shape=(len(boxes),), dtype="int", hint="(one class index per box)")
+        lab_i, box_i = _match(boxes.to(loc.device).float() / image_size, lab.to(loc.device), defaults, threshold)
         labels.append(lab_i)
-        targets.append(encode(box_i, defaults))
+        targets.append(_encode(box_i, defaults))
     labels_t, targets_t = torch.stack(labels), torch.stack(targets)  # (m, N), (m, N, 4)
     pos = labels_t > 0
     n_pos = pos.sum().clamp(min=1)
@@ -156,7 +233,18 @@ def postprocess(loc: Tensor, conf: Tensor, defaults: Tensor, image_size: int, *,
     """Decode, threshold each class's softmax score, per-class NMS, keep the ``top_k`` best per image.
 
     Returns one ``{"boxes" (xyxy pixels), "scores", "labels" (0..C-1)}`` dict per image.
+
+    Raises:
+        TypeError: ``loc`` or ``conf`` is not a tensor, or a threshold or count is not a number.
+        ValueError: ``loc`` and ``conf`` disagree on the images or boxes, ``conf_threshold`` lies outside
+            [0, 1], or a count is not positive.
     """
+    validate.tensor(loc, "loc", ndim=3, dtype="float", hint="(predicted offsets Tensor[m, N, 4])")
+    validate.tensor(conf, "conf", shape=(len(loc), loc.shape[1], None), dtype="float",
+                    hint="(class scores Tensor[m, N, C + 1] for the same boxes as loc)")
+    validate.positive_int(image_size, "image_size")
+    validate.number(conf_threshold, "conf_threshold", low=0.0, high=1.0)
+    validate.positive_int(top_k, "top_k")
     defaults = defaults.to(loc.device)
     boxes = box_convert(decode(loc, defaults).reshape(-1, 4), "cxcywh", "xyxy").view(loc.shape) * image_size
     probs = F.softmax(conf, -1)[..., 1:]  # (m, N, C) without the background
@@ -174,7 +262,12 @@ def postprocess(loc: Tensor, conf: Tensor, defaults: Tensor, image_size: int, *,
 
 @dataclass(frozen=True)
 class SSDConfig:
-    """A small SSD for 64x64 shapes scenes: four maps at strides 8, 16, 32, 64."""
+    """A small SSD for 64x64 shapes scenes: four maps at strides 8, 16, 32, 64.
+
+    Raises:
+        TypeError: a field has another type (a float size, a list for a tuple).
+        ValueError: a size, width or class count is not positive, or a tuple has the wrong length.
+    """
 
     image_size: int = 64
     num_classes: int = 5
@@ -183,6 +276,11 @@ class SSDConfig:
     aspect_ratios: tuple[tuple[float, ...], ...] = ((2,), (2, 3), (2, 3), (2,))
     s_min: float = 0.15  # smaller than SSD300's 0.2: our smallest objects are 6% of the image
     s_max: float = 0.9
+
+    def __post_init__(self) -> None:
+        validate.fields(self)
+        if self.image_size < 1 or self.num_classes < 1 or min(self.widths) < 1 or min(self.feature_sizes) < 1:
+            raise ValueError(f"image_size, num_classes, widths and feature_sizes must be positive, got {self}")
 
 
 def _cbr(c_in: int, c_out: int, k: int = 3, stride: int = 1) -> nn.Sequential:
@@ -196,10 +294,15 @@ class SmallSSD(nn.Module):
     A VGG-like backbone to stride 8 (the same widths as the chapter's YOLOv2), then
     extra stride-2 layers for the coarser maps, each with a 3x3 prediction head,
     as SSD adds to VGG16.
+
+    Raises:
+        TypeError: ``cfg`` is not an :class:`SSDConfig`, or an override has the wrong type.
+        ValueError: the maps and aspect-ratio sets differ in number, or a size is not positive.
     """
 
     def __init__(self, cfg: SSDConfig = SSDConfig(), **overrides) -> None:
         super().__init__()
+        validate.instance(cfg, "cfg", SSDConfig)
         if overrides:
             cfg = SSDConfig(**{**cfg.__dict__, **overrides})
         if len(cfg.feature_sizes) != len(cfg.aspect_ratios):
@@ -217,6 +320,12 @@ class SmallSSD(nn.Module):
                                                        s_max=cfg.s_max), persistent=False)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(loc, conf)`` for a batch of images.
+
+        Raises:
+            TypeError: ``x`` is not a tensor.
+            ValueError: ``x`` is not ``Tensor[m, 3, S, S]`` at the config's image size.
+        """
         if x.ndim != 4 or x.shape[1:] != (3, self.cfg.image_size, self.cfg.image_size):
             raise ValueError(f"SmallSSD expects Tensor[m, 3, {self.cfg.image_size}, {self.cfg.image_size}], "
                              f"got {tuple(x.shape)}")

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .. import validate
 from ..runtime import FLOAT32, Precision
 from ..training import History, backward_step
 from .metrics import mean_average_precision
@@ -24,13 +25,22 @@ PIXEL_MEAN, PIXEL_STD = 0.5, 0.25  # inputs are (x / 255 - 0.5) / 0.25: roughly 
 
 @dataclass
 class DetectionData:
-    """Images with their boxes and labels: ``images`` is ``Tensor[N, 3, H, W]`` uint8."""
+    """Images with their boxes and labels: ``images`` is ``Tensor[N, 3, H, W]`` uint8.
+
+    Raises:
+        TypeError: ``images`` is not a tensor, or ``boxes``/``labels`` a single tensor instead of a list.
+        ValueError: ``images`` is not uint8 ``Tensor[N, 3, H, W]``, or the three lengths differ.
+    """
 
     images: Tensor
     boxes: list[Tensor]  # per image Tensor[n_i, 4] xyxy pixels
     labels: list[Tensor]  # per image Tensor[n_i] int64
 
     def __post_init__(self) -> None:
+        validate.tensor(self.images, "images")
+        if isinstance(self.boxes, Tensor) or isinstance(self.labels, Tensor):
+            raise TypeError("boxes and labels must be lists with one tensor per image (images hold different "
+                            "numbers of objects), got a single tensor")
         if self.images.ndim != 4 or self.images.dtype != torch.uint8:
             raise ValueError(f"images must be a uint8 Tensor[N, 3, H, W], got {self.images.dtype} "
                              f"{tuple(self.images.shape)}")
@@ -46,21 +56,45 @@ class DetectionData:
 
 
 def scenes_to_data(scenes: Sequence) -> DetectionData:
-    """Stack :class:`~course_utils.data.shapes.Scene` objects into :class:`DetectionData`."""
+    """Stack :class:`~course_utils.data.shapes.Scene` objects into :class:`DetectionData`.
+
+    Raises:
+        TypeError: ``scenes`` is not a list of shapes-world scenes.
+        ValueError: ``scenes`` is empty.
+    """
+    if isinstance(scenes, (str, Tensor)) or not hasattr(scenes, "__len__"):
+        raise TypeError(f"scenes must be a list of shapes-world Scenes, got {validate.describe(scenes)}")
     if not scenes:
         raise ValueError("no scenes")
+    if not all(hasattr(s, "image") and hasattr(s, "boxes") for s in scenes):
+        raise TypeError("scenes must be shapes-world Scenes (with .image, .boxes and .labels)")
     return DetectionData(torch.stack([s.image for s in scenes]), [s.boxes for s in scenes],
                          [s.labels for s in scenes])
 
 
 def to_input(images: Tensor) -> Tensor:
-    """uint8 images -> the detectors' float input."""
+    """uint8 images -> the detectors' float input.
+
+    Raises:
+        TypeError: ``images`` is not a tensor.
+        ValueError: ``images`` is not uint8 (they would be normalised twice).
+    """
+    validate.tensor(images, "images", hint="(uint8 images Tensor[N, 3, H, W])")
+    if images.dtype != torch.uint8:
+        raise ValueError(f"images must be uint8 (0-255), got {images.dtype}: they are normalised here once")
     return (images.float() / 255 - PIXEL_MEAN) / PIXEL_STD
 
 
 def batches(data: DetectionData, batch_size: int, *, shuffle: bool = False, flip: bool = False,
             seed: int = 0, device: torch.device | str = "cpu") -> Iterator[tuple[Tensor, list[Tensor], list[Tensor]]]:
-    """Yield ``(inputs Tensor[m, 3, H, W], boxes, labels)``; ``flip`` mirrors half the images (and their boxes)."""
+    """Yield ``(inputs Tensor[m, 3, H, W], boxes, labels)``; ``flip`` mirrors half the images (and their boxes).
+
+    Raises:
+        TypeError: ``data`` is not :class:`DetectionData`, or ``batch_size`` not an int.
+        ValueError: ``batch_size`` is below 1.
+    """
+    validate.instance(data, "data", DetectionData, "DetectionData (see scenes_to_data)")
+    validate.positive_int(batch_size, "batch_size")
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(data), generator=g) if shuffle else torch.arange(len(data))
     width = data.images.shape[3]
@@ -105,9 +139,17 @@ def train_detector(
             (:func:`~course_utils.runtime.training_precision`; the loss stays in float32):
             bfloat16 autocast, or float16 with a gradient scaler. Mixed precision also puts
             the model in channels_last, which its convolutions need to pay off.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``data`` not :class:`DetectionData`, ``precision``
+            not a ``Precision``, or a count not an int.
+        ValueError: ``epochs`` or ``batch_size`` is below 1.
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
+    validate.instance(data, "data", DetectionData, "DetectionData (see scenes_to_data)")
+    validate.positive_int(epochs, "epochs")
+    validate.positive_int(batch_size, "batch_size")
+    validate.instance(precision, "precision", Precision, "a runtime.Precision (see training_precision)")
     torch.manual_seed(seed)
     model = model.to(device)
     fast = precision.mixed
@@ -142,7 +184,17 @@ def train_detector(
 @torch.no_grad()
 def predict_detector(model: nn.Module, data: DetectionData, postprocess_fn: Callable[[Tensor], list[dict]],
                      *, batch_size: int = 64, device: torch.device | str = "cpu") -> list[dict[str, Tensor]]:
-    """Detections for every image of ``data`` (eval mode)."""
+    """Detections for every image of ``data`` (eval mode).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``postprocess_fn`` not callable, or ``data`` not
+            :class:`DetectionData`.
+        ValueError: ``batch_size`` is below 1.
+    """
+    validate.instance(model, "model", nn.Module, "a torch.nn.Module")
+    if not callable(postprocess_fn):
+        raise TypeError(f"postprocess_fn must be callable (raw output -> detections), got "
+                        f"{validate.describe(postprocess_fn)}")
     model.eval()
     out: list[dict[str, Tensor]] = []
     for x, _, _ in batches(data, batch_size, device=device):
@@ -152,6 +204,12 @@ def predict_detector(model: nn.Module, data: DetectionData, postprocess_fn: Call
 
 def evaluate_detector(model: nn.Module, data: DetectionData, postprocess_fn: Callable[[Tensor], list[dict]],
                       *, iou_threshold: float = 0.5, device: torch.device | str = "cpu") -> dict:
-    """mAP@``iou_threshold`` (all-point AP) of the model's detections on ``data``."""
+    """mAP@``iou_threshold`` (all-point AP) of the model's detections on ``data``.
+
+    Raises:
+        TypeError: as :func:`predict_detector`.
+        ValueError: ``iou_threshold`` lies outside (0, 1], or the detections break
+            :func:`mean_average_precision`'s contract.
+    """
     predictions = predict_detector(model, data, postprocess_fn, device=device)
     return mean_average_precision(predictions, data.targets(), iou_threshold=iou_threshold)

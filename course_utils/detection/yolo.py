@@ -30,13 +30,27 @@ from .boxes import _check_xyxy, _xyxy_to_cxcywh, batched_nms, box_convert, box_i
 
 @dataclass(frozen=True)
 class YoloConfig:
-    """A small YOLOv2 for the shapes world."""
+    """A small YOLOv2 for the shapes world.
+
+    Raises:
+        TypeError: a field has another type (a float class count, anchors as a list).
+        ValueError: a size, width or class count is not positive, there is no anchor, or an anchor is not
+            positive.
+    """
 
     image_size: int = 64  # square input, a multiple of the stride
     num_classes: int = 5
     anchors: tuple[tuple[float, float], ...] = ((10.0, 10.0), (16.0, 26.0), (26.0, 16.0), (30.0, 30.0))  # (w, h) px
     widths: tuple[int, int, int, int] = (16, 32, 64, 128)  # Darknet-style stages; 3 max-pools: stride 8
     passthrough: bool = True  # YOLOv2's reorg of the stride-4 features into the last stage
+
+    def __post_init__(self) -> None:
+        validate.fields(self)
+        if self.image_size < 1 or self.num_classes < 1 or min(self.widths) < 1 or not self.anchors:
+            raise ValueError(f"image_size, num_classes and widths must be positive, with one anchor or more; "
+                             f"got {self}")
+        if min(v for a in self.anchors for v in a) <= 0:
+            raise ValueError(f"anchors must be positive (w, h) pairs in pixels, got {self.anchors}")
 
     @property
     def stride(self) -> int:
@@ -53,7 +67,13 @@ def space_to_depth(x: Tensor, block: int = 2) -> Tensor:
     Every ``block x block`` patch becomes one pixel with ``block^2`` times the channels,
     so fine-grained features can be concatenated with a coarser map. Equal to
     ``F.pixel_unshuffle``.
+
+    Raises:
+        TypeError: ``x`` is not a tensor, or ``block`` not an int.
+        ValueError: ``x`` is not ``Tensor[B, C, H, W]``, or H and W are not multiples of ``block``.
     """
+    validate.tensor(x, "x", ndim=4, hint="(a batch Tensor[B, C, H, W])")
+    validate.positive_int(block, "block")
     b, c, h, w = x.shape
     if h % block or w % block:
         raise ValueError(f"height and width ({h}, {w}) must be multiples of the block {block}")
@@ -75,10 +95,15 @@ class YoloV2(nn.Module):
     and leaky ReLU; the passthrough layer brings the stride-4 features, reorganised
     by :func:`space_to_depth`, into the last stage; a 1x1 convolution predicts
     B * (5 + C) numbers per cell.
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`YoloConfig`, or an override has the wrong type.
+        ValueError: the image size is not a multiple of the stride, or a field is out of range.
     """
 
     def __init__(self, cfg: YoloConfig = YoloConfig(), **overrides) -> None:
         super().__init__()
+        validate.instance(cfg, "cfg", YoloConfig)
         if overrides:
             cfg = YoloConfig(**{**cfg.__dict__, **overrides})
         if cfg.image_size % cfg.stride:
@@ -95,6 +120,12 @@ class YoloV2(nn.Module):
         self.head = nn.Conv2d(w4, b * (5 + c), 1)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Raw predictions ``Tensor[m, S, S, B, 5 + C]`` for a batch of images.
+
+        Raises:
+            TypeError: ``x`` is not a tensor.
+            ValueError: ``x`` is not a float ``Tensor[m, 3, H, W]`` with H and W multiples of 8.
+        """
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % 8 or x.shape[3] % 8:
             raise ValueError(f"YoloV2 expects Tensor[m, 3, H, W] with H and W multiples of 8, got {tuple(x.shape)}")
         fine = self.stage2(self.stage1(x))  # (m, w3, H/4, W/4)
@@ -118,7 +149,15 @@ def decode(raw: Tensor, anchors: Tensor, stride: int) -> dict[str, Tensor]:
     Returns:
         ``{"boxes": Tensor[m, S, S, B, 4] xyxy pixels, "objectness": Tensor[m, S, S, B],
         "class_probs": Tensor[m, S, S, B, C]}``.
+
+    Raises:
+        TypeError: ``raw`` or ``anchors`` is not a tensor, or ``stride`` not an int.
+        ValueError: ``raw`` is not float ``Tensor[m, S, S, B, 5 + C]`` for ``B = len(anchors)``, or
+            ``anchors`` not ``Tensor[B, 2]``.
     """
+    validate.tensor(raw, "raw", dtype="float", hint="(the head's output Tensor[m, S, S, B, 5 + C])")
+    validate.tensor(anchors, "anchors", shape=(None, 2), dtype="float", hint="((w, h) in pixels)")
+    validate.positive_int(stride, "stride")
     if raw.ndim != 5 or raw.shape[1] != raw.shape[2] or raw.shape[3] != len(anchors) or raw.shape[4] < 6:
         raise ValueError(f"raw must be Tensor[m, S, S, B={len(anchors)}, 5 + C], got {tuple(raw.shape)}")
     cols, rows = _grid(raw.shape[1], raw.device)
@@ -152,6 +191,11 @@ def build_targets(boxes: Sequence[Tensor], labels: Sequence[Tensor], anchors: Te
     each object gets its best anchor unless a better-matching object of the same
     cell claimed it first (a *collision*); then it gets its best free anchor. With
     more objects in a cell than anchors, the extra ones are *dropped*.
+
+    Raises:
+        TypeError: a box, label or anchor tensor is not a tensor, or ``grid``/``stride`` not an int.
+        ValueError: boxes and labels differ in count, a box is NaN or inverted, a label is not an integer
+            class, or the anchors are not ``Tensor[B, 2]``.
     """
     if len(boxes) != len(labels):
         raise ValueError(f"{len(boxes)} box tensors for {len(labels)} label tensors")
@@ -233,6 +277,11 @@ def yolo_loss(
 
     Returns:
         ``(loss, {"xy", "wh", "obj", "noobj", "cls"})`` with the parts as floats.
+
+    Raises:
+        TypeError: ``raw`` is not a tensor.
+        ValueError: ``raw`` is not ``Tensor[m, S, S, B, 5 + C]`` on the targets' grid, an unknown
+            ``objectness_target``, or ``ignore_iou`` without ``gt_boxes``.
     """
     if objectness_target not in ("one", "iou"):
         raise ValueError(f"objectness_target must be 'one' or 'iou', got {objectness_target!r}")
@@ -288,7 +337,13 @@ def postprocess(raw: Tensor, anchors: Tensor, stride: int, *, conf_threshold: fl
     Score = objectness x class probability of the best class; keep scores above
     ``conf_threshold``, then per-class NMS at ``iou_threshold``; at most
     ``max_detections`` per image, best first.
+
+    Raises:
+        TypeError: as :func:`decode`, or a threshold or count is not a number.
+        ValueError: as :func:`decode`, ``conf_threshold`` outside [0, 1], or ``max_detections`` below 1.
     """
+    validate.number(conf_threshold, "conf_threshold", low=0.0, high=1.0)
+    validate.positive_int(max_detections, "max_detections")
     out = decode(raw, anchors, stride)
     results = []
     for i in range(raw.shape[0]):
@@ -304,7 +359,15 @@ def postprocess(raw: Tensor, anchors: Tensor, stride: int, *, conf_threshold: fl
 
 
 def output_shape(image_size: int, num_anchors: int, num_classes: int, stride: int = 32) -> tuple[int, int, int, int]:
-    """``(S, S, B, 5 + C)`` of one image's YOLOv2 output (the real network's stride is 32)."""
+    """``(S, S, B, 5 + C)`` of one image's YOLOv2 output (the real network's stride is 32).
+
+    Raises:
+        TypeError: a size or count is not an int.
+        ValueError: one is below 1, or ``image_size`` is not a multiple of ``stride``.
+    """
+    for name, value in (("image_size", image_size), ("num_anchors", num_anchors), ("num_classes", num_classes),
+                        ("stride", stride)):
+        validate.positive_int(value, name)
     if image_size % stride:
         raise ValueError(f"image_size {image_size} must be a multiple of the stride {stride}")
     s = image_size // stride

@@ -23,7 +23,11 @@ from .tanh_cnn import TanhCNN, fully_connected_cifar, tanh_cnn
 
 
 def count_parameters(module: nn.Module, *, trainable_only: bool = True) -> int:
-    """Number of parameters of a module (weights and biases), by default only the trainable ones."""
+    """Number of parameters of a module (weights and biases), by default only the trainable ones.
+
+    Raises:
+        TypeError: ``module`` is not an ``nn.Module``.
+    """
     if not isinstance(module, nn.Module):
         raise TypeError(f"expected a torch.nn.Module, got {type(module).__name__}")
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

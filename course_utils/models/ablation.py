@@ -13,10 +13,18 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from .. import validate
+
 
 @dataclass(frozen=True)
 class AblationConfig:
-    """Switches of :class:`AblationNet`; the defaults are the plain baseline."""
+    """Switches of :class:`AblationNet`; the defaults are the plain baseline.
+
+    Raises:
+        TypeError: a field has another type than annotated (a float width, a list for a tuple).
+        ValueError: a width or the class count is not positive, a tuple has the wrong length, or a dropout
+            lies outside [0, 1).
+    """
 
     widths: tuple[int, int, int, int] = (16, 32, 64, 64)  # stages at 32, 16, 8 and 4 pixels: cheap on a CPU
     batch_norm: bool = False  # BatchNorm2d after every convolution (Ioffe & Szegedy, 2015)
@@ -24,6 +32,11 @@ class AblationConfig:
     kaiming_init: bool = False  # He et al. (2015) normal init; False keeps PyTorch's default (variance 1/(3 fan_in))
     residual: bool = False  # one residual pair of 3x3 convs at 8x8 (He et al., 2016)
     num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        validate.fields(self)
+        if min(self.widths) < 1 or self.num_classes < 1:
+            raise ValueError(f"widths and num_classes must be positive, got {self.widths} and {self.num_classes}")
 
 
 class _ResidualPair(nn.Module):
@@ -40,10 +53,15 @@ class AblationNet(nn.Module):
 
     conv 32x32 -> max-pool -> conv 16x16 -> max-pool -> conv 8x8 [-> residual pair]
     -> max-pool -> conv 4x4 -> global average pool -> linear. ReLU after every conv.
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`AblationConfig`, or an override has the wrong type.
+        ValueError: a width or the class count is not positive, or a dropout lies outside [0, 1).
     """
 
     def __init__(self, cfg: AblationConfig = AblationConfig(), **overrides) -> None:
         super().__init__()
+        validate.instance(cfg, "cfg", AblationConfig)
         if overrides:
             cfg = AblationConfig(**{**cfg.__dict__, **overrides})
         if len(cfg.widths) != 4:
@@ -80,6 +98,13 @@ class AblationNet(nn.Module):
                         nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Logits ``Tensor[B, classes]`` for a batch of images.
+
+        Raises:
+            TypeError: ``x`` is not a tensor.
+            ValueError: ``x`` is not a float batch ``Tensor[B, 3, H, W]``.
+        """
+        validate.tensor(x, "x", ndim=4, dtype="float", hint="(images as a float batch Tensor[B, C, H, W])")
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"AblationNet expects Tensor[B, 3, H, W], got {tuple(x.shape)}")
         return self.head(self.features(x))

@@ -16,14 +16,29 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from .. import validate
+
 
 @dataclass(frozen=True)
 class DesignConfig:
-    """Widths of :class:`DesignTargetNet` (the defaults give 188,362 parameters)."""
+    """Widths of :class:`DesignTargetNet` (the defaults give 188,362 parameters).
+
+    Raises:
+        TypeError: a field has another type than annotated (a float width, a list for a tuple).
+        ValueError: a width or the class count is not positive, a tuple has the wrong length, or a dropout
+            lies outside [0, 1).
+    """
 
     widths: tuple[int, int, int, int] = (24, 48, 64, 96)  # channels of blocks C1..C4
     dropout: float = 0.05  # per-channel (Dropout2d): cheap on a CPU, unlike element-wise dropout
     num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        validate.fields(self)
+        if min(self.widths) < 1 or self.num_classes < 1:
+            raise ValueError(f"widths and num_classes must be positive, got {self.widths} and {self.num_classes}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
 
 def _cbr(c_in: int, c_out: int, *, stride: int = 1, dilation: int = 1, groups: int = 1, k: int = 3) -> list[nn.Module]:
@@ -39,10 +54,16 @@ def _separable(c_in: int, c_out: int) -> list[nn.Module]:
 
 
 class DesignTargetNet(nn.Module):
-    """``Tensor[B, 3, 32, 32]`` -> logits ``Tensor[B, classes]``, without any pooling layer but GAP."""
+    """``Tensor[B, 3, 32, 32]`` -> logits ``Tensor[B, classes]``, without any pooling layer but GAP.
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`DesignConfig`, or an override has the wrong type.
+        ValueError: a width or the class count is not positive, or a dropout lies outside [0, 1).
+    """
 
     def __init__(self, cfg: DesignConfig = DesignConfig(), **overrides) -> None:
         super().__init__()
+        validate.instance(cfg, "cfg", DesignConfig)
         if overrides:
             cfg = DesignConfig(**{**cfg.__dict__, **overrides})
         self.cfg = cfg
@@ -60,6 +81,13 @@ class DesignTargetNet(nn.Module):
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(w4, cfg.num_classes, 1), nn.Flatten())
 
     def forward(self, x: Tensor) -> Tensor:
+        """Logits ``Tensor[B, classes]`` for a batch of images.
+
+        Raises:
+            TypeError: ``x`` is not a tensor.
+            ValueError: ``x`` is not a float batch ``Tensor[B, 3, H, W]``.
+        """
+        validate.tensor(x, "x", ndim=4, dtype="float", hint="(images as a float batch Tensor[B, C, H, W])")
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"DesignTargetNet expects Tensor[B, 3, H, W], got {tuple(x.shape)}")
         return self.head(self.features(x))

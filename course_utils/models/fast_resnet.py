@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from .. import validate
+
 
 @dataclass(frozen=True)
 class FastCifarConfig:
@@ -21,6 +23,11 @@ class FastCifarConfig:
     The defaults (0.39 M parameters, about 12 M multiply-adds per image) fit the ``cpu``
     profile: 5 epochs in about 120 s on two cores. :data:`RESNET9_LIKE` is the
     full-size variant for a GPU.
+
+    Raises:
+        TypeError: a field has another type than annotated (a float width, a list for a tuple).
+        ValueError: a width or the class count is not positive, a tuple has the wrong length, or a dropout
+            lies outside [0, 1).
     """
 
     stem: int = 32  # channels of the first conv at full resolution (32x32): kept small, it is the costliest
@@ -28,6 +35,12 @@ class FastCifarConfig:
     residual: bool = False  # a residual pair of 3x3 convs after stages 1 and 3 (ResNet-9 style)
     head_scale: float = 0.125  # logits are scaled down: a cheap temperature that steadies early training
     num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        validate.fields(self)
+        if min(self.stem, *self.widths) < 1 or self.num_classes < 1:
+            raise ValueError(f"stem, widths and num_classes must be positive, got {self.stem}, {self.widths} and "
+                             f"{self.num_classes}")
 
 
 RESNET9_LIKE = FastCifarConfig(stem=64, widths=(128, 256, 512), residual=True)
@@ -52,10 +65,15 @@ class FastCifarNet(nn.Module):
 
     stem 32x32 -> pool -> stage 1 (16x16, residual) -> pool -> stage 2 (8x8) -> pool
     -> stage 3 (4x4, residual) -> global max-pool -> linear.
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`FastCifarConfig`, or an override has the wrong type.
+        ValueError: a width or the class count is not positive, or a dropout lies outside [0, 1).
     """
 
     def __init__(self, cfg: FastCifarConfig = FastCifarConfig(), **overrides) -> None:
         super().__init__()
+        validate.instance(cfg, "cfg", FastCifarConfig)
         if overrides:
             cfg = FastCifarConfig(**{**cfg.__dict__, **overrides})
         self.cfg = cfg
@@ -72,6 +90,13 @@ class FastCifarNet(nn.Module):
         self.head = nn.Linear(w3, cfg.num_classes, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Logits ``Tensor[B, classes]`` for a batch of images.
+
+        Raises:
+            TypeError: ``x`` is not a tensor.
+            ValueError: ``x`` is not a float batch ``Tensor[B, 3, H, W]``.
+        """
+        validate.tensor(x, "x", ndim=4, dtype="float", hint="(images as a float batch Tensor[B, C, H, W])")
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"FastCifarNet expects Tensor[B, 3, H, W], got {tuple(x.shape)}")
         return self.head(self.pool(self.features(x)).flatten(1)) * self.cfg.head_scale

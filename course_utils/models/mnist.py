@@ -16,13 +16,20 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from .. import validate
+
 
 def large_kernel_mnist(dropout: float = 0.5) -> nn.Sequential:
     """``Tensor[B, 1, 28, 28]`` -> logits ``Tensor[B, 10]``; 68,260 parameters.
 
     Keras' ``Activation('softmax')`` is left out: ``F.cross_entropy`` applies
     log-softmax itself, and ``softmax`` of the logits gives the same probabilities.
+
+    Raises:
+        TypeError: ``dropout`` is not a number.
+        ValueError: ``dropout`` lies outside [0, 1].
     """
+    validate.number(dropout, "dropout", low=0.0, high=1.0)
     return nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Dropout(dropout),  # 28 -> 26
         nn.Conv2d(32, 10, 1), nn.ReLU(), nn.Dropout(dropout),  # 1x1: 32 -> 10 channels
@@ -33,7 +40,13 @@ def large_kernel_mnist(dropout: float = 0.5) -> nn.Sequential:
 
 @dataclass(frozen=True)
 class CompactConfig:
-    """Widths of :class:`CompactMNIST` (the defaults give 10,392 parameters)."""
+    """Widths of :class:`CompactMNIST` (the defaults give 10,392 parameters).
+
+    Raises:
+        TypeError: a field has another type than annotated (a float width, a list for a tuple).
+        ValueError: a width or the class count is not positive, a tuple has the wrong length, or a dropout
+            lies outside [0, 1).
+    """
 
     c1: int = 10  # first 3x3 block: a few edge detectors are enough at RF 3
     c2: int = 16  # second block, before the pool (RF 5)
@@ -43,6 +56,13 @@ class CompactConfig:
     # dropout costs more time than the convolutions (one random number per activation)
     dropout: float = 0.0
     num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        validate.fields(self)
+        if min(self.c1, self.c2, self.squeeze, self.c3, self.num_classes) < 1:
+            raise ValueError(f"widths and num_classes must be positive, got {self}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
 
 def _block(c_in: int, c_out: int, dropout: float, padding: int = 0) -> list[nn.Module]:
@@ -54,10 +74,15 @@ class CompactMNIST(nn.Module):
     """``Tensor[B, 1, 28, 28]`` -> logits ``Tensor[B, classes]``.
 
     28 -3x3-> 26 -3x3-> 24 -pool-> 12 -1x1-> 12 -3x3-> 10 -3x3-> 8 -3x3-> 6 -3x3(p1)-> 6 -GAP-> 1 -1x1-> classes.
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`CompactConfig`, or an override has the wrong type.
+        ValueError: a width or the class count is not positive, or a dropout lies outside [0, 1).
     """
 
     def __init__(self, cfg: CompactConfig = CompactConfig()) -> None:
         super().__init__()
+        validate.instance(cfg, "cfg", CompactConfig)
         self.cfg = cfg
         d = cfg.dropout
         self.features = nn.Sequential(
@@ -74,6 +99,13 @@ class CompactMNIST(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """Logits ``Tensor[B, classes]`` for a batch of images.
+
+        Raises:
+            TypeError: ``x`` is not a tensor.
+            ValueError: ``x`` is not a float batch ``Tensor[B, 1, H, W]``.
+        """
+        validate.tensor(x, "x", ndim=4, dtype="float", hint="(images as a float batch Tensor[B, C, H, W])")
         if x.ndim != 4 or x.shape[1] != 1:
             raise ValueError(f"CompactMNIST expects Tensor[B, 1, H, W], got {tuple(x.shape)}")
         return self.head(self.features(x))

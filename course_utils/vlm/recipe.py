@@ -58,6 +58,7 @@ class VLMRecipe(Recipe):
     }
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self._require_positive("n_train", "n_test", "lm_lines", "clip_epochs", "stage1_epochs", "stage2_epochs",
                                "lm_lr", "clip_lr", "stage1_lr", "stage2_lr", "describe_every", "count_every",
                                "text_only_epochs")

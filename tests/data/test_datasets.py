@@ -289,7 +289,7 @@ def test_channel_mean_std_matches_direct_computation_for_any_chunk():
 
 
 def test_channel_mean_std_rejects_bad_input():
-    with pytest.raises(ValueError, match=r"Tensor\[N, C, H, W\]; got \(3, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"images must be a 4-dimensional Tensor, got Tensor\[3, 4, 4\] uint8"):
         channel_mean_std(torch.zeros(3, 4, 4, dtype=torch.uint8))
     with pytest.raises(ValueError, match="at least two values"):
         channel_mean_std(torch.zeros(1, 1, 1, 1))

@@ -71,7 +71,7 @@ def test_map_by_hand():
 
 def test_map_errors():
     good = {"boxes": torch.zeros(1, 4), "labels": torch.zeros(1, dtype=torch.long)}
-    with pytest.raises(ValueError, match="2 prediction dicts for 1 images"):
+    with pytest.raises(ValueError, match="predictions and targets must have the same length, got 2 predictions, 1 targets"):
         mean_average_precision([{}, {}], [good])
     with pytest.raises(ValueError, match=r"predictions\[0\] must be a dict with keys"):
         mean_average_precision([{"boxes": torch.zeros(1, 4)}], [good])
@@ -89,5 +89,5 @@ def test_recall_by_size_by_hand():
     out = recall_by_size(preds, truth, limit=16)
     # small: the 8x8 box is found (IoU 64/72), the 10x10 box is not (wrong class); large: found
     assert out == {"small": 0.5, "large": 1.0, "n_small": 2, "n_large": 1}
-    with pytest.raises(ValueError, match="1 prediction dicts for 2 images"):
+    with pytest.raises(ValueError, match="same length, got 1 predictions, 2 targets"):
         recall_by_size(preds, truth * 2)

@@ -32,7 +32,7 @@ def test_kaiming_init_scales_weights_by_fan_in():
     assert torch.count_nonzero(he.features[-1][0].bias) == 0
 
 def test_ablation_net_errors():
-    with pytest.raises(ValueError, match="4 stages"):
+    with pytest.raises(ValueError, match="4 items"):
         AblationNet(widths=(8, 8))
     with pytest.raises(ValueError, match=r"dropout must lie in \[0, 1\)"):
         AblationNet(dropout=1.0)
