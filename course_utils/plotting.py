@@ -9,7 +9,7 @@ batch ``Tensor[B, C, H, W]``), the layout the models use; the helpers do the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,6 +17,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from . import validate
 from .data.normalize import denormalize
 from .training import History
 
@@ -68,6 +69,12 @@ def to_display(
             min..max otherwise (so a normalised or feature-map image stays visible);
             ``"each"`` always scales each image to its own min..max.
             Values outside the range are clipped.
+
+    Raises:
+        TypeError: ``images`` is not a tensor (or a list of CHW tensors).
+        ValueError: ``images`` is not Tensor[B, C, H, W], Tensor[C, H, W] or Tensor[H, W] with 1 or 3
+            channels, or is empty; ``mean`` without ``std`` (or either with uint8 images); a
+            ``value_range`` that is not ``(low, high)`` with high > low, or ``'each'``.
     """
     x = _as_batch(images).detach().cpu()
     if (mean is None) != (std is None):
@@ -125,13 +132,20 @@ def show_images(
 
     Returns:
         The matplotlib figure (shown automatically in a notebook).
+
+    Raises:
+        TypeError: ``images`` is not a tensor (or a list of CHW tensors).
+        ValueError: ``images`` is not Tensor[B, C, H, W], Tensor[C, H, W] or Tensor[H, W] with 1 or 3
+            channels, or is empty; ``mean`` without ``std`` (or either with uint8 images); a
+            ``value_range`` that is not ``(low, high)`` with high > low, or ``'each'``.
+        ValueError: ``titles`` does not hold one title per image; ``ncols`` below 1.
+        TypeError: ``ncols`` is not an int.
     """
     arr = to_display(_as_batch(images), mean=mean, std=std, value_range=value_range)
     n = arr.shape[0]
     if titles is not None and len(titles) != n:
         raise ValueError(f"{len(titles)} titles for {n} images")
-    if ncols < 1:
-        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    validate.positive_int(ncols, "ncols")
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(
@@ -165,6 +179,9 @@ def show_channels(
 
     Useful to see that an RGB image is three grayscale images stacked (or, later,
     the C feature maps of a convolution layer).
+
+    Raises:
+        ValueError: ``image`` is not one Tensor[C, H, W], or ``names`` does not hold one name per channel.
     """
     if not isinstance(image, Tensor) or image.ndim != 3:
         shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
@@ -194,6 +211,9 @@ def show_matrix(values: Tensor, *, title: str | None = None, **kwargs) -> Figure
 
     For pixel patches, kernels and small feature maps: the numbers behind an image.
     Keyword arguments are those of :func:`show_matrices`.
+
+    Raises:
+        ValueError: ``values`` is not a 2-D Tensor[H, W], or has more than 900 cells to annotate.
     """
     return show_matrices([values], [title] if title else None, **kwargs)
 
@@ -215,6 +235,10 @@ def show_matrices(
     Each ``Tensor[H, W]`` is drawn with its own colour scale (or ``value_range``
     for all), every cell labelled with ``fmt``; text is black on light cells and
     white on dark ones.
+
+    Raises:
+        ValueError: no matrices; one is not a 2-D Tensor[H, W] or has more than 900 cells; ``titles`` does
+            not hold one title per matrix.
     """
     if not matrices:
         raise ValueError("no matrices to show")
@@ -271,6 +295,9 @@ def show_feature_maps(
     Each map is scaled to its own min..max (the colour bar would differ per panel),
     so a panel shows *where* a channel responds, not how strongly compared with
     the others.
+
+    Raises:
+        ValueError: ``maps`` is not a Tensor[C, H, W] or Tensor[B, C, H, W].
     """
     if isinstance(maps, Tensor) and maps.ndim == 4:
         maps = maps[0]
@@ -298,6 +325,10 @@ def show_heatmaps(
         boxes: per map, an optional box ``(x0, y0, x1, y1)`` in pixel coordinates
             (``xyxy``, inclusive pixel edges), drawn as a cyan outline, e.g. a
             theoretical receptive field.
+
+    Raises:
+        ValueError: ``maps`` is not a Tensor[N, H, W] or Tensor[H, W]; ``titles`` or ``boxes`` does not hold
+            one entry per map.
     """
     if isinstance(maps, Tensor) and maps.ndim == 2:
         maps = maps[None]
@@ -346,6 +377,14 @@ def show_attributions(
         maps: ``Tensor[N, H, W]``, one value per pixel (e.g. ``attribution.reduce_channels``);
             each map is scaled to its own 0..max for display.
         alpha: opacity of the heatmap over the image.
+
+    Raises:
+        TypeError: ``images`` is not a tensor (or a list of CHW tensors).
+        ValueError: ``images`` is not Tensor[B, C, H, W], Tensor[C, H, W] or Tensor[H, W] with 1 or 3
+            channels, or is empty; ``mean`` without ``std`` (or either with uint8 images); a
+            ``value_range`` that is not ``(low, high)`` with high > low, or ``'each'``.
+        ValueError: ``maps`` is not a Tensor[N, H, W] matching the images, or ``titles`` does not hold one
+            title per image.
     """
     shown = to_display(images, mean=mean, std=std)  # (N, H, W, C)
     if not isinstance(maps, Tensor) or maps.ndim != 3 or maps.shape[0] != shown.shape[0] \
@@ -393,11 +432,34 @@ def show_detections(
     A ``"scores"`` entry, when present, is written after the class name
     (``show_labels=False`` draws the boxes only). Each class has its own colour
     (matplotlib's tab10).
+
+    Raises:
+        TypeError: ``images`` is not a tensor (or a list of CHW tensors).
+        ValueError: ``images`` is not Tensor[B, C, H, W], Tensor[C, H, W] or Tensor[H, W] with 1 or 3
+            channels, or is empty; ``mean`` without ``std`` (or either with uint8 images); a
+            ``value_range`` that is not ``(low, high)`` with high > low, or ``'each'``.
+        TypeError: ``detections`` is not a list, or a dict's boxes or labels are not tensors.
+        ValueError: not one detection dict (``boxes`` float Tensor[n, 4], ``labels`` integer Tensor[n]) per
+            image; NaN boxes; a label outside ``class_names``; ``titles`` does not hold one title
+            per image.
     """
     shown = to_display(images)  # (N, H, W, C)
     n = shown.shape[0]
+    validate.instance(detections, "detections", (list, tuple), "a list of one dict per image")
     if len(detections) != n:
         raise ValueError(f"{len(detections)} detection dicts for {n} images")
+    for k, det in enumerate(detections):
+        if not isinstance(det, Mapping) or "boxes" not in det or "labels" not in det:
+            raise ValueError(f"detections[{k}] must be a dict with 'boxes' and 'labels' (and optional 'scores'), "
+                             f"got {validate.describe(det) if not isinstance(det, Mapping) else sorted(det)}")
+        validate.tensor(det["boxes"], f"detections[{k}]['boxes']", dtype="float", finite=True)
+        validate.tensor(det["labels"], f"detections[{k}]['labels']", dtype="int")
+        if det["boxes"].numel() != 4 * det["labels"].numel():
+            raise ValueError(f"detections[{k}] must have one label per box: {det['boxes'].numel() // 4} boxes, "
+                             f"{det['labels'].numel()} labels")
+        if det["labels"].numel() and not 0 <= int(det["labels"].min()) <= int(det["labels"].max()) < len(class_names):
+            bad = det["labels"][(det["labels"] < 0) | (det["labels"] >= len(class_names))][0]
+            raise ValueError(f"label {int(bad)} outside the {len(class_names)} class names")
     if titles is not None and len(titles) != n:
         raise ValueError(f"{len(titles)} titles for {n} images")
     ncols = min(ncols, n)
@@ -414,8 +476,6 @@ def show_detections(
         labels = det["labels"].detach().cpu().reshape(-1)
         scores = det.get("scores")
         for j, (box, lab) in enumerate(zip(boxes.tolist(), labels.tolist())):
-            if not 0 <= lab < len(class_names):
-                raise ValueError(f"label {lab} outside the {len(class_names)} class names")
             x0, y0, x1, y1 = box
             colour = colours(lab % 10)
             # box edges are pixel edges; imshow's pixel k spans k - 0.5 .. k + 0.5
@@ -441,6 +501,9 @@ def grouped_bars(ax, series: dict[str, Sequence[float]], labels: Sequence[str], 
     ``series`` maps a legend name to one value per label; the bars of a group
     share ``0.8`` of the unit gap (``width`` each, default ``0.8 / len(series)``)
     and the tick sits at the group's centre.
+
+    Raises:
+        ValueError: no series, or a series does not hold one value per label.
     """
     if not series:
         raise ValueError("no series to draw")
@@ -461,8 +524,12 @@ def plot_history(history, *, title: str = "Learning curves", size: tuple[float, 
     and test when present); per epoch with markers, or per optimiser step (``unit == "step"``)
     as a thin line. A mapping ``{name: History}`` (the stages of one run) gives one loss panel
     per history, titled by its name. ``log_loss`` draws the losses on a log scale.
+
+    Raises:
+        TypeError: ``history`` is neither a ``training.History`` nor a mapping of names to Histories.
+        ValueError: a history is empty (nothing was trained).
     """
-    histories = {"": history} if isinstance(history, History) else dict(history)
+    histories = {"": history} if isinstance(history, History) else dict(history) if isinstance(history, Mapping) else {}
     if not histories or not all(isinstance(h, History) for h in histories.values()):
         raise TypeError(f"expected a training.History or a mapping of names to Histories, got {type(history).__name__}")
     empty = [name or "the history" for name, h in histories.items() if not h.train_loss]
@@ -514,6 +581,9 @@ def plot_confusion_matrix(
 
     Args:
         normalize: show each row as fractions of that class's items (recall on the diagonal).
+
+    Raises:
+        ValueError: ``matrix`` is not a square Tensor[K, K], or ``classes`` does not hold one name per row.
     """
     if not isinstance(matrix, Tensor) or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"expected a square Tensor[K, K], got {getattr(matrix, 'shape', type(matrix))}")

@@ -40,6 +40,33 @@ def _device_of(model: nn.Module) -> torch.device:
         return torch.device("cpu")
 
 
+def one_cycle(optimizer: torch.optim.Optimizer, max_lr: float, total_steps: int, pct_start: float = 0.3,
+              anneal_strategy: str = "cos") -> torch.optim.lr_scheduler.LRScheduler:
+    """The one-cycle learning-rate schedule: ``torch.optim.lr_scheduler.OneCycleLR``, without its one crash.
+
+    OneCycleLR divides by its warm-up length ``pct_start * total_steps - 1``, and raises a bare
+    ``ZeroDivisionError`` when that is exactly 0: 10 steps at ``pct_start=0.1``, 5 at 0.2, 4 at 0.25
+    (a small subset, a smoke test). Such a run warms up over 1.5 steps instead. Every other run gets
+    exactly OneCycleLR (a run shorter than that warms up not at all and starts at the peak, as in torch).
+
+    Raises:
+        TypeError: ``optimizer`` is not a ``torch.optim.Optimizer``, or ``total_steps`` not an int.
+        ValueError: ``total_steps`` is below 1, ``max_lr`` is not positive, ``pct_start`` lies outside (0, 1),
+            or ``anneal_strategy`` is not ``"cos"`` or ``"linear"``.
+    """
+    validate.instance(optimizer, "optimizer", torch.optim.Optimizer)
+    validate.number(max_lr, "max_lr", low=0.0, low_open=True)
+    validate.positive_int(total_steps, "total_steps")
+    validate.number(pct_start, "pct_start", low=0.0, high=1.0, low_open=True)
+    validate.choice(anneal_strategy, "anneal_strategy", ("cos", "linear"))
+    if pct_start == 1.0:
+        raise ValueError("pct_start must lie in (0, 1), got 1.0")
+    if float(pct_start * total_steps) - 1 == 0:  # OneCycleLR's warm-up length: it divides by it
+        pct_start = 1.5 / total_steps
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=pct_start,
+                                               anneal_strategy=anneal_strategy)
+
+
 def backward_step(
     loss: Tensor,
     optimizer: torch.optim.Optimizer,

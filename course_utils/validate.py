@@ -136,6 +136,31 @@ def instance(x: Any, name: str, kind: type | tuple[type, ...], what: str = "") -
     return x
 
 
+def sequence_of(x: Any, name: str, kind: type | tuple[type, ...], *, non_empty: bool = False) -> Sequence[Any]:
+    """Check a list or tuple whose every item is a ``kind`` (a lone string is not a list of strings); returns it.
+
+    >>> sequence_of(["a red circle"], "captions", str)
+    ['a red circle']
+
+    Raises:
+        TypeError: ``x`` is not a list or tuple (a lone ``str`` gets a hint to wrap it), or an item is of
+            another type (the message gives its index).
+        ValueError: ``x`` is empty and ``non_empty``.
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    want = " or ".join(k.__name__ for k in kinds)
+    if not isinstance(x, (list, tuple)):
+        hint = f" (wrap it: [{x!r}])" if isinstance(x, str) and len(x) < 60 else ""
+        raise TypeError(f"{name} must be a list of {want}, got {describe(x)}{hint}")
+    bad = next((i for i, item in enumerate(x)
+                if not isinstance(item, kinds) or (isinstance(item, bool) and bool not in kinds)), None)
+    if bad is not None:
+        raise TypeError(f"{name} must be a list of {want}, got {describe(x[bad])} at index {bad}")
+    if non_empty and not x:
+        raise ValueError(f"{name} must hold at least one {want}, got an empty {type(x).__name__}")
+    return x
+
+
 def choice(x: Any, name: str, choices: Sequence[Any]) -> Any:
     """Check that ``x`` is one of ``choices``; returns it.
 
@@ -227,4 +252,4 @@ def fields(obj: Any) -> None:
 
 
 __all__ = ["choice", "class_indices", "describe", "fields", "instance", "number", "positive_int", "same_length",
-           "tensor"]
+           "sequence_of", "tensor"]

@@ -14,13 +14,10 @@ clear error that says what was expected. This file holds the rule for the whole 
 A new public function without a docstring contract or without a case fails here, with the
 names listed. Functions that take no argument have no input to check and are not listed.
 
-Two named exceptions:
-
-* ``RESULTS``: records the package builds and returns (a receptive-field row, a training
-  run's result); a learner reads them and never builds one. ``validate.describe`` takes any value.
-* ``NOT_YET_AUDITED``: what issue #26 has still to cover (the classification runs, the
-  plotting and widget helpers, most of ``vlm``). The test requires this list to be exact, so
-  it can only shrink: covering a name without removing it here fails too.
+One named exception, ``RESULTS``: records the package builds and returns (a receptive-field
+row, a training run's result); a learner reads them and never builds one. ``validate.describe``
+takes any value. Nothing else is exempt: every other public callable of every module, the
+plotting helpers and the multimodal model included, has its contract and its case.
 """
 
 from __future__ import annotations
@@ -100,106 +97,9 @@ RESULTS = frozenset({
     "runtime.Precision", "validate.describe",
 })
 
-NOT_YET_AUDITED = frozenset({
-    "plotting.grouped_bars",
-    "plotting.plot_confusion_matrix",
-    "plotting.plot_history",
-    "plotting.show_attributions",
-    "plotting.show_channels",
-    "plotting.show_detections",
-    "plotting.show_feature_maps",
-    "plotting.show_heatmaps",
-    "plotting.show_images",
-    "plotting.show_matrices",
-    "plotting.show_matrix",
-    "plotting.to_display",
-    "vlm.app.ChatApp",
-    "vlm.app.ask",
-    "vlm.app.load_image",
-    "vlm.audio.SphinxTranscriber",
-    "vlm.audio.read_wav",
-    "vlm.audio.synthesise",
-    "vlm.audio.whisper_transcriber",
-    "vlm.audio.write_wav",
-    "vlm.batches.answer_length",
-    "vlm.batches.bucket_batches",
-    "vlm.batches.caption_features",
-    "vlm.batches.collate",
-    "vlm.batches.encode_pieces",
-    "vlm.batches.qa_features",
-    "vlm.config.VLMConfig",
-    "vlm.config.VLMConfig.tiny_random",
-    "vlm.config.full_recipe_config",
-    "vlm.config.tiny_config",
-    "vlm.dataset.QARecord",
-    "vlm.dataset.caption",
-    "vlm.dataset.hard_negative_caption",
-    "vlm.dataset.has_held_out",
-    "vlm.dataset.image_tensor",
-    "vlm.dataset.object_phrase",
-    "vlm.dataset.qa_records",
-    "vlm.dataset.questions",
-    "vlm.dataset.text_corpus",
-    "vlm.dataset.vlm_scenes",
-    "vlm.evaluate.answer_all",
-    "vlm.evaluate.answer_from_captions",
-    "vlm.evaluate.attribute_accuracy",
-    "vlm.evaluate.caption_scores",
-    "vlm.evaluate.exact_match",
-    "vlm.evaluate.exact_match_by_objects",
-    "vlm.evaluate.majority_answers",
-    "vlm.evaluate.normalise",
-    "vlm.full_data.coco_captions",
-    "vlm.full_data.llava_instruct_records",
-    "vlm.grounding.grounding_loss",
-    "vlm.grounding.patch_phrase_targets",
-    "vlm.language_model.add_lora",
-    "vlm.language_model.bnb_config",
-    "vlm.language_model.build_lm",
-    "vlm.language_model.label_loss",
-    "vlm.language_model.lora_config",
-    "vlm.language_model.pretrained_dtype",
-    "vlm.language_model.trainable_parameters",
-    "vlm.model.VisionLanguageModel",
-    "vlm.model.VisionLanguageModel.assemble",
-    "vlm.model.VisionLanguageModel.embed_tokens",
-    "vlm.model.VisionLanguageModel.forward",
-    "vlm.model.VisionLanguageModel.generate",
-    "vlm.model.VisionLanguageModel.image_tokens",
-    "vlm.model.VisionLanguageModel.prompt_embeddings",
-    "vlm.oracle.oracle_layout",
-    "vlm.oracle.oracle_patch_features",
-    "vlm.patches.overlapped_patches",
-    "vlm.probe.linear_probe",
-    "vlm.probe.own_object_patches",
-    "vlm.probe.patch_probe",
-    "vlm.projector.Projector",
-    "vlm.projector.Projector.forward",
-    "vlm.recipe.VLMRecipe",
-    "vlm.recipe.stage2_records",
-    "vlm.run.run_vlm",
-    "vlm.tokenizer.load_pretrained_tokenizer",
-    "vlm.tokenizer.train_tokenizer",
-    "vlm.train.optimiser_step",
-    "vlm.train.pretrain_lm",
-    "vlm.train.train_clip",
-    "vlm.train.train_instruction",
-    "vlm.train.train_projection",
-    "vlm.vision.ConvStem",
-    "vlm.vision.ConvStem.forward",
-    "vlm.vision.build_clip",
-    "vlm.vision.build_vision_tower",
-    "vlm.vision.clip_loss",
-    "vlm.vision.encode_images",
-    "vlm.vision.patch_features",
-    "vlm.vision.pooled_embeddings",
-    "vlm.vision.preprocess",
-    "vlm.vision.retrieval_accuracy",
-    "vlm.vision.rows_padded_to_longest",
-})
 
 API = public_callables()
-EXEMPT = {f"course_utils.{name}" for name in RESULTS | NOT_YET_AUDITED}
+EXEMPT = {f"course_utils.{name}" for name in RESULTS}
 CASES_BY_TARGET: dict[Callable, list[Case]] = {}
 for _case in ALL_CASES:
     CASES_BY_TARGET.setdefault(_key(_case.target), []).append(_case)
@@ -236,15 +136,6 @@ def test_every_public_callable_documents_its_contract():
 def test_every_public_callable_has_a_bad_input_case():
     missing = sorted(name for name, obj in API.items() if _key(obj) not in CASES_BY_TARGET and name not in EXEMPT)
     assert not missing, f"{len(missing)} public callables have no case in tests/contracts: {missing}"
-
-
-def test_the_not_yet_audited_list_is_exact():
-    """It names only public callables still lacking a contract or a case: it can only shrink."""
-    names = {f"course_utils.{name}" for name in NOT_YET_AUDITED}
-    unknown = sorted(names - set(API))
-    done = sorted(n for n in names & set(API) if documented_errors(API[n]) and _key(API[n]) in CASES_BY_TARGET)
-    assert not unknown, f"NOT_YET_AUDITED names callables that do not exist (renamed?): {unknown}"
-    assert not done, f"these now have a contract and a case: remove them from NOT_YET_AUDITED: {done}"
 
 
 def test_every_case_targets_a_public_callable():

@@ -1,6 +1,6 @@
 """Fuzz the readers: truncated, byte-flipped and wrong-kind files load or raise the documented error.
 
-Every reader of a file the course touches (an image for ``predict``, a checkpoint, the
+Every reader of a file the course touches (an image for ``predict`` and the chat app, a checkpoint, the
 CIFAR-10 archive, MNIST's IDX files, a WAV, COCO and LLaVA JSON) gets a small, fixed
 corpus of mutations of a valid file: truncations, flipped bytes (a seeded generator) and
 a header from another kind of file. Each must return a result or raise its documented
@@ -116,6 +116,14 @@ def _llava(folder: Path) -> Path:
 
 def test_fuzz_the_predict_clis_image_reader(tmp_path):
     counts = fuzz(_png, lambda p: read_image(str(p)), (PredictError,), tmp_path)
+    assert counts["raised"] >= 6  # every truncation and the foreign headers
+
+
+def test_fuzz_the_chat_apps_uploaded_image_reader(tmp_path):
+    """The chat app decodes an upload's bytes (vlm.app.load_image): the same corpus as predict's reader."""
+    from course_utils.vlm.app import load_image
+
+    counts = fuzz(_png, lambda p: load_image(p.read_bytes()), (ValueError,), tmp_path)
     assert counts["raised"] >= 6  # every truncation and the foreign headers
 
 

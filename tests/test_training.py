@@ -137,3 +137,29 @@ def test_one_history_for_every_loop_round_trips_as_plain_data():
         History.from_dict({"loss": [1.0]})
     with pytest.raises(ValueError, match="unit must be 'epoch' or 'step'"):
         History.from_dict({**plain, "unit": "batch"})
+
+
+def test_one_cycle_is_torchs_schedule_except_where_torch_divides_by_zero():
+    """Bitwise OneCycleLR, except at pct_start * total_steps == 1, where OneCycleLR raises ZeroDivisionError."""
+    from course_utils.training import one_cycle
+
+    def lrs(make, steps):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+        sched = make(opt, steps)
+        out = []
+        for _ in range(steps):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    def torchs(pct):
+        return lambda o, n: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=n, pct_start=pct)
+
+    for steps, pct in ((100, 0.3), (12, 0.1), (50, 0.25), (3, 0.3), (5, 0.1)):
+        assert lrs(lambda o, n: one_cycle(o, 0.5, n, pct_start=pct), steps) == lrs(torchs(pct), steps)
+    for steps, pct in ((10, 0.1), (5, 0.2), (4, 0.25)):
+        with pytest.raises(ZeroDivisionError):  # what one_cycle spares these runs
+            lrs(torchs(pct), steps)
+        seen = lrs(lambda o, n: one_cycle(o, 0.5, n, pct_start=pct), steps)
+        assert seen[0] < seen[1] == pytest.approx(max(seen)) and max(seen) <= 0.5 and seen[-1] < seen[1]

@@ -18,7 +18,7 @@ from ..augment import cutout, random_hflip, random_translate
 from ..data import BatchLoader, ImageDataset, channel_mean_std, load_dataset
 from ..data.mnist import MNIST_MEAN, MNIST_STD
 from ..runtime import FLOAT32, Precision
-from ..training import History, fit, predict_logits
+from ..training import History, fit, one_cycle, predict_logits
 from .recipe import CifarFastRecipe, CifarRecipe, MnistRecipe
 
 
@@ -65,7 +65,7 @@ def train_mnist(model: nn.Module, recipe: MnistRecipe, *, device: torch.device |
     scheduler = None
     if r.optimizer == "sgd":
         opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=r.lr, momentum=0.9, nesterov=True)
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r.lr, total_steps=r.epochs * len(train_loader))
+        scheduler = one_cycle(opt, r.lr, r.epochs * len(train_loader))
     else:
         opt = torch.optim.Adam(model.parameters(), lr=r.lr)
     return fit(model, train_loader, test_loader, opt, r.epochs, _cross_entropy(r.label_smoothing),
@@ -149,8 +149,7 @@ def train_cifar(
                           nesterov=r.momentum > 0)
     scheduler = None
     if r.schedule == "onecycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r.lr, total_steps=r.epochs * len(train_loader),
-                                                        pct_start=0.25, anneal_strategy="linear")
+        scheduler = one_cycle(opt, r.lr, r.epochs * len(train_loader), pct_start=0.25, anneal_strategy="linear")
     return fit(model, train_loader, test_loader, opt, r.epochs, _cross_entropy(r.label_smoothing),
                scheduler=scheduler, progress=progress)
 
@@ -223,8 +222,7 @@ def train_cifar_fast(
         (decay if p.ndim > 1 else no_decay).append(p)
     opt = torch.optim.SGD([{"params": decay, "weight_decay": r.weight_decay},
                            {"params": no_decay, "weight_decay": 0.0}], lr=r.lr, momentum=0.9, nesterov=True)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r.lr, total_steps=r.epochs * len(train_loader),
-                                                    pct_start=0.25, anneal_strategy="linear")
+    scheduler = one_cycle(opt, r.lr, r.epochs * len(train_loader), pct_start=0.25, anneal_strategy="linear")
     wrapped = _FastForward(model, precision, torch.device(device).type, channels_last)
     history = fit(wrapped, train_loader, None, opt, r.epochs, _cross_entropy(r.label_smoothing),
                   scheduler=scheduler, scaler=precision.scaler(device), progress=progress)

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .. import validate
 from ..runtime import FLOAT32, Precision
-from ..training import History, backward_step
+from ..training import History, backward_step, one_cycle
 from .metrics import mean_average_precision
 
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.25  # inputs are (x / 255 - 0.5) / 0.25: roughly zero-mean, unit scale
@@ -158,8 +158,7 @@ def train_detector(
     scaler = precision.scaler(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = -(-len(data) // batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
-                                                pct_start=0.2)
+    sched = one_cycle(opt, lr, epochs * steps_per_epoch, pct_start=0.2)
     history = History()
     for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
         model.train()

@@ -22,13 +22,25 @@ from .vision import encode_images
 
 
 def load_image(data: bytes) -> Tensor:
-    """An uploaded image file (PNG, JPEG, ...) -> ``Tensor[3, H, W]`` uint8 RGB."""
+    """An uploaded image file (PNG, JPEG, ...) -> ``Tensor[3, H, W]`` uint8 RGB.
+
+    Raises:
+        TypeError: ``data`` is not the file's bytes (a path, a string, an array).
+        ValueError: the bytes are not an image PIL can read, or a damaged or truncated one.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be the uploaded file's bytes, got {validate.describe(data)}"
+                        + (" (open the file and pass f.read())" if isinstance(data, str) else ""))
     try:
-        img = Image.open(io.BytesIO(data)).convert("RGB")
+        img = Image.open(io.BytesIO(data))
+        img.load()  # PIL reads the header lazily: decode now, so a truncated file fails here
+        img = img.convert("RGB")
     except UnidentifiedImageError as e:
         raise ValueError("cannot read the uploaded file as an image (expected PNG, JPEG, ...)") from e
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+        raise ValueError(f"the uploaded image is damaged or truncated ({e})") from e
     return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
 
 
@@ -42,19 +54,29 @@ def ask(vlm: VisionLanguageModel, image: Tensor | None = None, question: str | N
     ``audio`` is mono int16 at 16 kHz, transcribed by ``transcriber``.
 
     Returns ``{"transcript", "question", "answer"}``.
+
+    Raises:
+        TypeError: ``vlm`` is not a :class:`VisionLanguageModel`; ``question`` is not a str or None;
+            ``image`` is not a tensor; ``transcriber`` is not callable; ``max_new_tokens`` is not an int.
+        ValueError: the model has no vision tower; ``image`` is not uint8 Tensor[3, H, W]; audio without a
+            transcriber; neither an image nor a question; ``max_new_tokens`` below 1.
     """
+    validate.instance(vlm, "vlm", VisionLanguageModel)
     if vlm.vision is None:
         raise ValueError("the model has no vision tower attached (VisionLanguageModel(..., vision=...))")
     if question is not None and not isinstance(question, str):
         raise TypeError(f"question must be a str or None, got {validate.describe(question)}")
+    validate.positive_int(max_new_tokens, "max_new_tokens")
     if image is not None:
-        validate.tensor(image, "image", dtype="int", hint="(uint8 Tensor[3, H, W], e.g. from load_image)")
-        if image.ndim not in (3, 4) or image.shape[-3] != 3:
+        validate.tensor(image, "image", hint="(uint8 Tensor[3, H, W], e.g. from load_image)")
+        if image.ndim not in (3, 4) or image.shape[-3] != 3 or image.dtype != torch.uint8:
             raise ValueError(f"image must be a uint8 Tensor[3, H, W], got {validate.describe(image)}")
     transcript = ""
     if audio is not None:
         if transcriber is None:
             raise ValueError("audio given but no transcriber (e.g. audio.SphinxTranscriber())")
+        if not callable(transcriber):
+            raise TypeError(f"transcriber must be a function of audio -> text, got {validate.describe(transcriber)}")
         transcript = transcriber(audio)
     text = " ".join(t for t in (transcript, (question or "").strip()) if t) or None
     if image is None and text is None:
@@ -72,12 +94,23 @@ class ChatApp:
     ``ChatApp(vlm, images).widget`` is the box to display; ``images`` is a
     ``Tensor[N, 3, H, W]`` uint8 of scenes to choose from. ``history`` keeps every
     exchange (what :func:`ask` returned).
+
+    Raises:
+        TypeError: ``vlm`` is not a :class:`VisionLanguageModel`, ``images`` not a tensor, or ``transcriber``
+            not callable.
+        ValueError: ``images`` is not a non-empty uint8 Tensor[N, 3, H, W].
     """
 
     def __init__(self, vlm: VisionLanguageModel, images: Tensor, *,
                  transcriber: Callable[[np.ndarray], str] | None = None) -> None:
         import ipywidgets as W
 
+        validate.instance(vlm, "vlm", VisionLanguageModel)
+        validate.tensor(images, "images", ndim=4, hint="(the scenes to choose from: uint8 Tensor[N, 3, H, W])")
+        if images.dtype != torch.uint8 or images.shape[1] != 3 or len(images) == 0:
+            raise ValueError(f"images must be a non-empty uint8 Tensor[N, 3, H, W], got {validate.describe(images)}")
+        if transcriber is not None and not callable(transcriber):
+            raise TypeError(f"transcriber must be a function of audio -> text, got {validate.describe(transcriber)}")
         self.vlm, self.images, self.transcriber = vlm, images, transcriber
         self.history: list[dict] = []
         self._read_wav = read_wav

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import validate
 from ..data.shapes import COLOURS, SHAPES
 
 SAMPLE_RATE = 16_000
@@ -59,9 +60,18 @@ def _espeak():
 
 
 def synthesise(text: str, *, voice: str = "en-us", words_per_minute: int = 150) -> np.ndarray:
-    """Speak ``text`` with eSpeak NG -> mono int16 ``ndarray[T]`` at 16 kHz."""
+    """Speak ``text`` with eSpeak NG -> mono int16 ``ndarray[T]`` at 16 kHz.
+
+    Raises:
+        TypeError: ``text`` or ``voice`` is not a str, or ``words_per_minute`` not an int.
+        ValueError: ``text`` is empty, eSpeak NG has no such ``voice``, or ``words_per_minute`` lies outside
+            eSpeak's [80, 450].
+    """
     from scipy.signal import resample_poly
 
+    validate.instance(text, "text", str)
+    validate.instance(voice, "voice", str)
+    validate.number(words_per_minute, "words_per_minute", low=80, high=450, integer=True)
     if not text.strip():
         raise ValueError("nothing to say: empty text")
     es = _espeak()
@@ -82,30 +92,48 @@ def synthesise(text: str, *, voice: str = "en-us", words_per_minute: int = 150) 
 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
-    """Save mono int16 audio as a WAV file."""
+    """Save mono int16 audio (``ndarray[T]``) as a WAV file; returns its path.
+
+    Raises:
+        TypeError: ``path`` is not a str or Path, ``audio`` not a NumPy array, or ``sample_rate`` not an int.
+        ValueError: ``audio`` is not one channel of int16 samples (float audio in [-1, 1] would turn to
+            silence: scale it by 32767 and cast), or ``sample_rate`` is below 1.
+    """
+    validate.instance(path, "path", (str, Path))
+    validate.instance(audio, "audio", np.ndarray, "a NumPy array (mono int16 samples)")
+    if audio.ndim != 1 or audio.dtype != np.int16:
+        hint = " (scale float audio in [-1, 1] by 32767, then .astype(np.int16))" if audio.dtype.kind == "f" else ""
+        raise ValueError(f"audio must be mono int16 ndarray[T], got {audio.dtype} of shape {audio.shape}{hint}")
+    validate.positive_int(sample_rate, "sample_rate")
     path = Path(path)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(sample_rate)
-        w.writeframes(np.asarray(audio, dtype=np.int16).tobytes())
+        w.writeframes(audio.tobytes())
     return path
 
 
 def read_wav(source: str | Path | bytes) -> np.ndarray:
     """Read a 16-bit PCM WAV (a path or the file's bytes) -> mono int16 at 16 kHz.
 
-    Stereo is averaged; other sample rates are resampled. Anything that is not a
-    16-bit PCM WAV raises ``ValueError`` saying so.
+    Stereo is averaged; other sample rates are resampled.
+
+    Raises:
+        TypeError: ``source`` is not a path or bytes.
+        FileNotFoundError: no file at the path.
+        ValueError: not a 16-bit PCM WAV, or a truncated or damaged one (the message names the file).
     """
     import io
 
     from scipy.signal import resample_poly
 
+    validate.instance(source, "source", (str, Path, bytes, bytearray, memoryview), "a WAV file's path or its bytes")
+    source = bytes(source) if isinstance(source, memoryview) else source
+    if not isinstance(source, (bytes, bytearray)) and not Path(source).is_file():
+        raise FileNotFoundError(f"no WAV file at {source}")
     try:
         handle = wave.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else str(source), "rb")
-    except FileNotFoundError:
-        raise
     except (wave.Error, EOFError) as e:
         raise ValueError(f"cannot read audio from {source if not isinstance(source, bytes) else 'the bytes'}: "
                          f"expected a 16-bit PCM WAV file ({e})") from e
@@ -153,9 +181,15 @@ class SphinxTranscriber:
     ``grammar``: a JSGF grammar to constrain recognition to (default: the course's
     questions, :func:`question_grammar`); None: PocketSphinx's general English
     language model (open vocabulary, much less accurate).
+
+    Raises:
+        TypeError: ``grammar`` is not a str or None.
+        ValueError: ``grammar`` is not a JSGF grammar PocketSphinx can compile.
     """
 
     def __init__(self, grammar: str | None = "default") -> None:
+        if grammar is not None:
+            validate.instance(grammar, "grammar", str, "a JSGF grammar (str), 'default' or None")
         try:
             from pocketsphinx import Decoder
         except ImportError as e:  # pragma: no cover
@@ -165,7 +199,11 @@ class SphinxTranscriber:
         logging.getLogger("pocketsphinx").setLevel(logging.WARNING)
         self.decoder = Decoder(samprate=SAMPLE_RATE, loglevel="ERROR")
         if grammar is not None:
-            self.decoder.add_jsgf_string("questions", question_grammar() if grammar == "default" else grammar)
+            try:
+                self.decoder.add_jsgf_string("questions", question_grammar() if grammar == "default" else grammar)
+            except (RuntimeError, ValueError) as e:
+                raise ValueError(f"grammar is not a JSGF grammar PocketSphinx can compile ({e}); see "
+                                 "question_grammar() for one that is") from e
             self.decoder.activate_search("questions")
 
     def __call__(self, audio: np.ndarray) -> str:
@@ -183,8 +221,15 @@ class SphinxTranscriber:
 
 
 def whisper_transcriber(model: str = "openai/whisper-small", device: str | int | None = None):
-    """Whisper through ``transformers.pipeline`` (needs the internet for the weights): audio -> text."""
+    """Whisper through ``transformers.pipeline`` (needs the internet for the weights): audio -> text.
+
+    Raises:
+        TypeError: ``model`` is not a Hub id (str).
+        OSError: the weights are neither cached nor downloadable (offline).
+    """
     from transformers import pipeline
+
+    validate.instance(model, "model", str, "a Hub id such as 'openai/whisper-small'")
 
     asr = pipeline("automatic-speech-recognition", model=model, device=device)
 

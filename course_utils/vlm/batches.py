@@ -12,9 +12,29 @@ from typing import Iterator, Sequence
 import torch
 from torch import Tensor
 
+from .. import validate
+
 PHI2_T4_BUCKETS = ((1, 11, 10), (12, 17, 10), (18, 23, 9), (24, 40, 8), (41, 59, 6), (60, 79, 5),
                 (80, 99, 4), (100, 119, 4))
 """The seed's stage-2 buckets: (shortest, longest answer in tokens, batch size) on a 15 GB T4."""
+
+def _check_tokenizer(tokenizer, *, eos: bool = True) -> None:
+    """A ``transformers`` tokenizer (callable on text), with an end-of-text token where one is needed."""
+    if not callable(tokenizer) or not hasattr(tokenizer, "eos_token_id"):
+        raise TypeError(f"tokenizer must be a transformers tokenizer (see tokenizer.train_tokenizer), got "
+                        f"{validate.describe(tokenizer)}")
+    if eos and tokenizer.eos_token_id is None:
+        raise ValueError("the tokenizer needs an eos_token (the end-of-text token the answer ends with)")
+
+
+def _check_feature(f, where: str) -> None:
+    """One tokenised feature: ``{"input_ids": list of ints, "prompt_len": 0 <= int <= len(input_ids)}``."""
+    if not isinstance(f, dict) or "input_ids" not in f or "prompt_len" not in f:
+        raise ValueError(f"{where} must be a dict with 'input_ids' and 'prompt_len' (see qa_features), got "
+                         f"{sorted(f) if isinstance(f, dict) else validate.describe(f)}")
+    validate.sequence_of(f["input_ids"], f"{where}['input_ids']", int)
+    validate.number(f["prompt_len"], f"{where}['prompt_len']", low=0, high=len(f["input_ids"]), integer=True)
+
 
 def encode_pieces(tokenizer, pieces: Sequence[str]) -> list[int]:
     """Token ids of pieces tokenised one by one, each after a space (as the seed tokenises EOI and EOQ).
@@ -24,7 +44,13 @@ def encode_pieces(tokenizer, pieces: Sequence[str]) -> list[int]:
     so a byte-level BPE learns ``" what"`` as one token; ``"what"`` at the start of
     a string would be spelt out as ``w``, ``h``, ``at`` -- tokens the LM has never
     read there, and two extra positions in every stage-2 sequence.
+
+    Raises:
+        TypeError: ``tokenizer`` is not a tokenizer, or ``pieces`` not a list of str (a lone str would be
+            read letter by letter).
     """
+    _check_tokenizer(tokenizer, eos=False)
+    validate.sequence_of(pieces, "pieces", str)
     ids: list[int] = []
     for p in pieces:
         ids += tokenizer(" " + p, add_special_tokens=False)["input_ids"]
@@ -36,9 +62,18 @@ def qa_features(tokenizer, record_qas: Sequence[tuple[str, str]], eoq: str) -> l
 
     Each feature holds ``input_ids`` = question + EOQ + answer + end-of-text and
     ``prompt_len`` = the number of tokens before the answer (question + EOQ).
+
+    Raises:
+        TypeError: ``tokenizer`` is not a tokenizer, ``eoq`` not a str, or ``record_qas`` not a list of
+            ``(question, answer)`` string pairs.
+        ValueError: the tokenizer has no end-of-text token, or a question is empty.
     """
-    if tokenizer.eos_token_id is None:
-        raise ValueError("the tokenizer needs an eos_token (the end-of-text token the answer ends with)")
+    _check_tokenizer(tokenizer)
+    validate.instance(eoq, "eoq", str)
+    validate.sequence_of(record_qas, "record_qas", (tuple, list))
+    bad = next((k for k, qa in enumerate(record_qas) if len(qa) != 2 or not all(isinstance(t, str) for t in qa)), None)
+    if bad is not None:
+        raise TypeError(f"record_qas must hold (question, answer) pairs of str, got {record_qas[bad]!r} at index {bad}")
     feats = []
     for q, a in record_qas:
         if not q.strip():
@@ -50,7 +85,14 @@ def qa_features(tokenizer, record_qas: Sequence[tuple[str, str]], eoq: str) -> l
 
 
 def caption_features(tokenizer, captions: Sequence[str]) -> list[dict]:
-    """Tokenise captions for stage 1: ``input_ids`` = caption + end-of-text, ``prompt_len`` = 0."""
+    """Tokenise captions for stage 1: ``input_ids`` = caption + end-of-text, ``prompt_len`` = 0.
+
+    Raises:
+        TypeError: ``tokenizer`` is not a tokenizer, or ``captions`` not a list of str.
+        ValueError: the tokenizer has no end-of-text token.
+    """
+    _check_tokenizer(tokenizer)
+    validate.sequence_of(captions, "captions", str)
     return [{"input_ids": tokenizer(" " + c, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id],
              "prompt_len": 0} for c in captions]
 
@@ -64,11 +106,19 @@ def collate(tokenizer, features: Sequence[dict]) -> dict[str, Tensor]:
     end-of-text), ``-100`` on the prompt and on padding.
 
     Returns ``input_ids``, ``attention_mask`` and ``labels``, each ``Tensor[B, T]``.
+
+    Raises:
+        TypeError: ``tokenizer`` is not a tokenizer, or ``features`` not a list of dicts.
+        ValueError: an empty batch, or a feature without ``input_ids`` and a ``prompt_len`` within them.
     """
     from transformers import DataCollatorWithPadding
 
+    _check_tokenizer(tokenizer, eos=False)
+    validate.sequence_of(features, "features", dict)
     if not features:
         raise ValueError("empty batch")
+    for k, f in enumerate(features):
+        _check_feature(f, f"features[{k}]")
     collator = DataCollatorWithPadding(tokenizer=tokenizer, padding="longest", return_tensors="pt")
     batch = collator([{"input_ids": f["input_ids"]} for f in features])
     ids, mask = batch["input_ids"], batch["attention_mask"]
@@ -79,7 +129,13 @@ def collate(tokenizer, features: Sequence[dict]) -> dict[str, Tensor]:
 
 
 def answer_length(feature: dict) -> int:
-    """Answer tokens in a feature, end-of-text included."""
+    """Answer tokens in a feature, end-of-text included.
+
+    Raises:
+        ValueError: ``feature`` is not a dict with ``input_ids`` and a ``prompt_len`` within them.
+        TypeError: ``input_ids`` is not a list of ints, or ``prompt_len`` not an int.
+    """
+    _check_feature(feature, "feature")
     return len(feature["input_ids"]) - feature["prompt_len"]
 
 
@@ -89,12 +145,25 @@ def bucket_batches(features: Sequence[dict], buckets: Sequence[tuple[int, int, i
 
     ``buckets`` holds ``(shortest, longest, batch_size)`` in answer tokens, as in
     the seed (:data:`PHI2_T4_BUCKETS`): long answers get smaller batches so that one
-    batch fits in memory. A feature that fits no bucket raises ``ValueError``.
-    Batches of all buckets are interleaved in a random order.
+    batch fits in memory. Batches of all buckets are interleaved in a random order.
+    Everything is checked before the first batch is returned.
+
+    Raises:
+        TypeError: ``features`` or ``buckets`` is not a list, or a bucket holds something other than ints.
+        ValueError: a bucket is not ``(shortest, longest, batch_size)`` with 1 <= shortest <= longest and
+            batch_size >= 1; a feature is malformed or fits no bucket.
     """
+    validate.sequence_of(features, "features", dict)
+    validate.sequence_of(buckets, "buckets", (tuple, list))
+    for lo_hi_bs in buckets:
+        validate.sequence_of(lo_hi_bs, "each bucket", int)
+        if len(lo_hi_bs) != 3 or not 1 <= lo_hi_bs[0] <= lo_hi_bs[1] or lo_hi_bs[2] < 1:
+            raise ValueError(f"each bucket must be (shortest, longest, batch_size) with 1 <= shortest <= longest "
+                             f"and batch_size >= 1, got {tuple(lo_hi_bs)}")
     groups: dict[int, list[int]] = {k: [] for k in range(len(buckets))}
     for i, f in enumerate(features):
-        n = answer_length(f)
+        _check_feature(f, f"features[{i}]")
+        n = len(f["input_ids"]) - f["prompt_len"]  # answer_length, already checked
         k = next((k for k, (lo, hi, _) in enumerate(buckets) if lo <= n <= hi), None)
         if k is None:
             raise ValueError(f"answer of {n} tokens fits no bucket {list(buckets)}")
@@ -108,7 +177,7 @@ def bucket_batches(features: Sequence[dict], buckets: Sequence[tuple[int, int, i
         batches += [idx[s:s + bs] for s in range(0, len(idx), bs)]
     if shuffle:
         rng.shuffle(batches)
-    yield from batches
+    return iter(batches)
 
 
 __all__ = ["PHI2_T4_BUCKETS", "answer_length", "bucket_batches", "caption_features", "collate", "encode_pieces",

@@ -16,7 +16,10 @@ full-recipe code path on a CPU.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import math
+from dataclasses import dataclass, field, fields, replace
+
+from .. import validate
 
 EOI = "caption image:"
 """End-of-image string: appended after the image tokens (the seed's choice)."""
@@ -31,7 +34,14 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @dataclass(frozen=True)
 class VLMConfig:
-    """Everything that fixes the model's shapes and its training switches."""
+    """Everything that fixes the model's shapes and its training switches.
+
+    Raises:
+        TypeError: a field holds a value of another type (``d_lm=128.0``, ``lora_targets="q_proj"``).
+        ValueError: a size below 1; ``image_size`` not a multiple of ``patch_size``; a width not divisible by
+            its heads; a conv stem on a patch size that is not a power of two of at least ``2**len(conv_stem)``;
+            ``lora_dropout`` outside [0, 1); an empty ``eoi`` or ``eoq``.
+    """
 
     # --- vision tower (CLIP ViT) ---
     vision_name: str | None = None  # a Hub id to load pretrained weights; None: build from the fields below
@@ -66,6 +76,36 @@ class VLMConfig:
     eoq: str = EOQ
     extra: dict = field(default_factory=dict)  # data sources and notes for the full recipe
 
+    def __post_init__(self) -> None:
+        validate.fields(self)
+        name = type(self).__name__
+        for f in ("image_size", "patch_size", "d_vision", "vision_layers", "vision_heads", "text_width", "text_layers",
+                  "clip_embed_dim", "d_lm", "lm_layers", "lm_heads", "lm_intermediate", "max_positions", "vocab_size",
+                  "lora_r"):
+            validate.number(getattr(self, f), f"{name}.{f}", low=1, integer=True)
+        if self.image_size % self.patch_size:
+            raise ValueError(f"{name}.image_size ({self.image_size}) must be a multiple of patch_size "
+                             f"({self.patch_size}): the patches tile the image")
+        for width, heads in (("d_vision", "vision_heads"), ("d_lm", "lm_heads"), ("text_width", None)):
+            n_heads = getattr(self, heads) if heads else 4  # the tiny CLIP's text tower has 4 heads
+            if getattr(self, width) % n_heads:
+                raise ValueError(f"{name}.{width} ({getattr(self, width)}) must be divisible by its "
+                                 f"{n_heads} attention heads")
+        if self.conv_stem is not None:
+            steps = math.log2(self.patch_size)
+            if not self.conv_stem or steps != int(steps) or steps < len(self.conv_stem) \
+                    or any(w < 1 for w in self.conv_stem):
+                raise ValueError(f"{name}.conv_stem {self.conv_stem} needs positive widths and a power-of-two "
+                                 f"patch_size of at least 2**{len(self.conv_stem)}, got patch_size {self.patch_size}")
+        if self.projector_hidden is not None:
+            validate.number(self.projector_hidden, f"{name}.projector_hidden", low=1, integer=True)
+        validate.number(self.lora_dropout, f"{name}.lora_dropout", low=0.0, high=1.0)
+        if self.lora_dropout == 1.0:
+            raise ValueError(f"{name}.lora_dropout must lie in [0, 1), got 1.0")
+        for f in ("eoi", "eoq"):
+            if not getattr(self, f).strip():
+                raise ValueError(f"{name}.{f} must be a non-empty marker string, got {getattr(self, f)!r}")
+
     @property
     def n_patches(self) -> int:
         """Image tokens per image: ``(image_size / patch_size)**2`` (the CLS token is dropped)."""
@@ -76,7 +116,12 @@ class VLMConfig:
 
         Keeps ``image_size``, ``patch_size`` and ``d_vision`` (so ``[B, 49, 768]``
         stays ``[B, 49, 768]``) and shrinks depth, the LM width and the vocabulary.
+
+        Raises:
+            TypeError: an override names no field of :class:`VLMConfig`, or holds a value of another type.
+            ValueError: the result is not a valid config (see :class:`VLMConfig`).
         """
+        _check_overrides(overrides)
         small = dict(vision_name=None, lm_name=None, vision_layers=1, vision_heads=4, conv_stem=self.conv_stem,
                      d_lm=64, lm_layers=1, lm_heads=4, lm_intermediate=128, load_in_4bit=False,
                      projector_hidden=None)
@@ -84,8 +129,21 @@ class VLMConfig:
         return replace(self, **small)
 
 
+def _check_overrides(overrides: dict) -> None:
+    known = {f.name for f in fields(VLMConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TypeError(f"VLMConfig has no field(s) {unknown}; its fields are {sorted(known)}")
+
+
 def tiny_config(**overrides) -> VLMConfig:
-    """The offline course model (about 1 M parameters in all; see the chapter's table)."""
+    """The offline course model (about 1 M parameters in all; see the chapter's table).
+
+    Raises:
+        TypeError: an override names no field of :class:`VLMConfig`, or holds a value of another type.
+        ValueError: the result is not a valid config (see :class:`VLMConfig`).
+    """
+    _check_overrides(overrides)
     return replace(VLMConfig(), **overrides)
 
 
@@ -94,7 +152,12 @@ def full_recipe_config(**overrides) -> VLMConfig:
 
     LoRA with r = 64 on all six of phi-2's linear layers in each of its 32 blocks
     gives the seed's 94,371,840 trainable adapter parameters (the tests check it).
+
+    Raises:
+        TypeError: an override names no field of :class:`VLMConfig`, or holds a value of another type.
+        ValueError: the result is not a valid config (see :class:`VLMConfig`).
     """
+    _check_overrides(overrides)
     cfg = VLMConfig(
         vision_name="openai/clip-vit-base-patch32", image_size=224, patch_size=32, d_vision=768,
         vision_layers=12, vision_heads=12, conv_stem=None,

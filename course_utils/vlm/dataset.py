@@ -27,6 +27,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from .. import validate
 from ..data.shapes import COLOURS, SHAPES, SPLIT_OFFSETS, Scene, make_scene
 
 QUESTION_TYPES = ("count", "colour", "shape", "size", "position", "describe")
@@ -45,7 +46,12 @@ SCENE_KWARGS = dict(max_objects=2, min_size=0.3, max_size=0.6, cut_fraction=0.0,
 
 @dataclass(frozen=True)
 class QARecord:
-    """One question about one scene (``index`` into the split's scene list)."""
+    """One question about one scene (``index`` into the split's scene list).
+
+    Raises:
+        TypeError: a field of another type (``index=1.0``, ``held_out="no"``).
+        ValueError: a negative ``index``, an unknown ``qtype``, or an empty question.
+    """
 
     index: int
     qtype: str
@@ -53,14 +59,50 @@ class QARecord:
     answer: str
     held_out: bool = False  # asks about an object whose (shape, colour) was never trained on
 
+    def __post_init__(self) -> None:
+        validate.fields(self)
+        validate.number(self.index, "QARecord.index", low=0, integer=True)
+        validate.choice(self.qtype, "QARecord.qtype", QUESTION_TYPES)
+        if not self.question.strip():
+            raise ValueError("QARecord.question must be a non-empty question, got an empty string")
+
+
+def _check_scene(scene, name: str = "scene") -> Scene:
+    return validate.instance(scene, name, Scene, "a data.shapes.Scene (see vlm_scenes)")
+
+
+def _check_scenes(scenes, name: str = "scenes", *, non_empty: bool = False) -> Sequence[Scene]:
+    return validate.sequence_of(scenes, name, Scene, non_empty=non_empty)
+
+
+def _check_records(records, name: str = "records", *, non_empty: bool = False) -> Sequence[QARecord]:
+    return validate.sequence_of(records, name, QARecord, non_empty=non_empty)
+
 
 def object_phrase(o: dict) -> str:
-    """One described object (a :meth:`Scene.describe` entry): ``"a large red circle at the top left"``."""
+    """One described object (a :meth:`Scene.describe` entry): ``"a large red circle at the top left"``.
+
+    Raises:
+        TypeError: ``o`` is not a dict.
+        ValueError: ``o`` lacks one of ``size``, ``colour``, ``shape`` and ``position``.
+    """
+    validate.instance(o, "o", dict, "a dict from Scene.describe()['objects']")
+    missing = [k for k in ("size", "colour", "shape", "position") if k not in o]
+    if missing:
+        raise ValueError(f"o must describe an object (Scene.describe()['objects']): it lacks {missing}")
     return f"a {o['size']} {o['colour']} {o['shape']} at the {o['position']}".replace("at the centre", "in the centre")
 
 
 def caption(scene: Scene) -> str:
-    """One sentence naming every object (size, colour, shape, position) and the background."""
+    """One sentence naming every object (size, colour, shape, position) and the background.
+
+    Raises:
+        TypeError: ``scene`` is not a :class:`~course_utils.data.shapes.Scene`.
+        ValueError: the scene has no objects.
+    """
+    _check_scene(scene)
+    if not scene.objects:
+        raise ValueError("scene has no objects to describe")
     d = scene.describe()
     parts = [object_phrase(o) for o in d["objects"]]
     objects = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
@@ -74,7 +116,15 @@ def hard_negative_caption(scene: Scene, rng: random.Random) -> str:
     captions by colour and position alone and ignore shape, unless some
     negatives differ only in what it ignores. Shape is changed half the time,
     since it is the hardest cue to see.
+
+    Raises:
+        TypeError: ``scene`` is not a Scene, or ``rng`` not a ``random.Random``.
+        ValueError: the scene has no objects.
     """
+    _check_scene(scene)
+    validate.instance(rng, "rng", random.Random, "a random.Random (random.Random(seed))")
+    if not scene.objects:
+        raise ValueError("scene has no objects to change")
     d = scene.describe()
     objs = [dict(o) for o in d["objects"]]
     o = rng.choice(objs)
@@ -91,7 +141,16 @@ def hard_negative_caption(scene: Scene, rng: random.Random) -> str:
 
 
 def questions(scene: Scene, index: int = 0) -> list[QARecord]:
-    """Every unambiguous question about ``scene`` (one per type and object)."""
+    """Every unambiguous question about ``scene`` (one per type and object).
+
+    Raises:
+        TypeError: ``scene`` is not a Scene, or ``index`` not an int.
+        ValueError: ``index`` is negative, or the scene has no objects.
+    """
+    _check_scene(scene)
+    validate.number(index, "index", low=0, integer=True)
+    if not scene.objects:
+        raise ValueError("scene has no objects to ask about")
     objs = scene.describe()["objects"]
     shapes = [o["shape"] for o in objs]
     colours = [o["colour"] for o in objs]
@@ -113,6 +172,12 @@ def questions(scene: Scene, index: int = 0) -> list[QARecord]:
 
 
 def has_held_out(scene: Scene) -> bool:
+    """Does ``scene`` hold an object whose (shape, colour) pair is held out of training (:data:`HELD_OUT_COMBOS`)?
+
+    Raises:
+        TypeError: ``scene`` is not a Scene.
+    """
+    _check_scene(scene)
     return any((o.shape, o.colour) in HELD_OUT_COMBOS for o in scene.objects)
 
 
@@ -120,9 +185,15 @@ def vlm_scenes(split: str, n: int, size: int = 48) -> list[Scene]:
     """``n`` scenes of a split; training scenes skip every held-out (shape, colour) pair.
 
     Deterministic: scene seeds are taken in order from the split's seed range.
+
+    Raises:
+        ValueError: an unknown ``split``, a negative ``n``, or a ``size`` below 16.
+        TypeError: ``n`` or ``size`` is not an int.
     """
     if split not in SPLIT_OFFSETS:
         raise ValueError(f"unknown split {split!r}; expected one of {list(SPLIT_OFFSETS)}")
+    validate.number(n, "n", low=0, integer=True)
+    validate.number(size, "size", low=16, integer=True)
     scenes, seed = [], SPLIT_OFFSETS[split]
     while len(scenes) < n:
         sc = make_scene(seed, size, **SCENE_KWARGS)
@@ -134,7 +205,14 @@ def vlm_scenes(split: str, n: int, size: int = 48) -> list[Scene]:
 
 
 def qa_records(scenes: Sequence[Scene], types: Sequence[str] = QUESTION_TYPES) -> list[QARecord]:
-    """All questions of the given types about ``scenes``, in scene order."""
+    """All questions of the given types about ``scenes``, in scene order.
+
+    Raises:
+        TypeError: ``scenes`` is not a list of Scenes, or ``types`` not a list of str (a lone type: wrap it).
+        ValueError: an unknown question type.
+    """
+    _check_scenes(scenes)
+    validate.sequence_of(types, "types", str)
     unknown = set(types) - set(QUESTION_TYPES)
     if unknown:
         raise ValueError(f"unknown question types {sorted(unknown)}; expected some of {QUESTION_TYPES}")
@@ -149,7 +227,16 @@ def text_corpus(scenes: Sequence[Scene], eoi: str, eoq: str) -> list[str]:
     phi-2 already knows how to answer a question from the text before it; a tiny
     LM learns that skill here, so that later stages only have to make the image
     tokens readable.
+
+    Raises:
+        TypeError: ``scenes`` is not a list of Scenes, or ``eoi``/``eoq`` not a str.
+        ValueError: ``eoi`` or ``eoq`` is empty.
     """
+    _check_scenes(scenes)
+    for name, marker in (("eoi", eoi), ("eoq", eoq)):
+        validate.instance(marker, name, str)
+        if not marker.strip():
+            raise ValueError(f"{name} must be a non-empty marker string (e.g. config.{name.upper()}), got {marker!r}")
     caps = [caption(sc) for sc in scenes]
     lines = [f"{eoi} {c}" for c in caps]
     lines += [f"{caps[r.index]} {eoi} {r.question} {eoq} {r.answer}" for r in qa_records(scenes, SHORT_TYPES)]
@@ -157,7 +244,16 @@ def text_corpus(scenes: Sequence[Scene], eoi: str, eoq: str) -> list[str]:
 
 
 def image_tensor(scenes: Sequence[Scene]) -> Tensor:
-    """Stack the scenes' images -> ``Tensor[N, 3, H, W]`` uint8."""
+    """Stack the scenes' images -> ``Tensor[N, 3, H, W]`` uint8.
+
+    Raises:
+        TypeError: ``scenes`` is not a list of Scenes.
+        ValueError: no scenes, or scenes of several sizes.
+    """
+    _check_scenes(scenes, non_empty=True)
+    sizes = sorted({tuple(sc.image.shape) for sc in scenes})
+    if len(sizes) > 1:
+        raise ValueError(f"scenes must share one image size to stack, got {sizes}")
     return torch.stack([sc.image for sc in scenes])
 
 

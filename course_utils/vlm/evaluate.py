@@ -9,8 +9,9 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .. import validate
 from ..data.shapes import Scene
-from .dataset import QARecord, caption, object_phrase
+from .dataset import QARecord, _check_records, _check_scene, _check_scenes, caption, object_phrase
 from .model import VisionLanguageModel
 
 
@@ -21,7 +22,12 @@ def attribute_accuracy(predicted: str, scene: Scene) -> float:
     size and position words (``"a large red circle at the top left"`` must
     appear as a phrase). Objects are checked by their whole phrase, so a caption
     that swaps two colours scores nothing for those two objects.
+
+    Raises:
+        TypeError: ``predicted`` is not a str, or ``scene`` not a Scene.
     """
+    validate.instance(predicted, "predicted", str)
+    _check_scene(scene)
     objs = scene.describe()["objects"]
     pred = predicted.strip()
     n_pred = pred.split(" on ")[0].count(" and ") + pred.count(", ") + 1 if pred else 0
@@ -30,13 +36,38 @@ def attribute_accuracy(predicted: str, scene: Scene) -> float:
 
 
 def normalise(text: str) -> str:
-    """Lower case, single spaces, no final full stop: what exact match compares."""
+    """Lower case, single spaces, no final full stop: what exact match compares.
+
+    Raises:
+        TypeError: ``text`` is not a str.
+    """
+    validate.instance(text, "text", str)
     return " ".join(text.lower().strip().rstrip(".").split())
+
+
+def _check_features(features, name: str = "features") -> Tensor:
+    return validate.tensor(features, name, ndim=3, dtype="float", hint="(patch features Tensor[N, P, D])")
 
 
 def answer_all(vlm: VisionLanguageModel, features: Tensor | None, records: Sequence[QARecord], *,
                batch_size: int = 256, max_new_tokens: int = 6, progress: bool = False) -> list[str]:
-    """Greedy answers to every record's question (``features[r.index]`` is its image; None: text only)."""
+    """Greedy answers to every record's question (``features[r.index]`` is its image; None: text only).
+
+    Raises:
+        TypeError: ``vlm`` is not a :class:`VisionLanguageModel`, ``features`` not a tensor, ``records`` not a
+            list of :class:`QARecord`, or ``batch_size``/``max_new_tokens`` not an int.
+        ValueError: ``features`` is not Tensor[N, P, D] of floats; a record's scene index is past ``N``; a
+            size below 1.
+    """
+    validate.instance(vlm, "vlm", VisionLanguageModel)
+    _check_records(records)
+    validate.positive_int(batch_size, "batch_size")
+    validate.positive_int(max_new_tokens, "max_new_tokens")
+    if features is not None:
+        _check_features(features)
+        last = max((r.index for r in records), default=-1)
+        if last >= len(features):
+            raise ValueError(f"a record refers to image {last} of only {len(features)} feature rows")
     out: list[str] = []
     for s in tqdm(range(0, len(records), batch_size), desc="answering", disable=not progress):
         chunk = records[s:s + batch_size]
@@ -46,7 +77,14 @@ def answer_all(vlm: VisionLanguageModel, features: Tensor | None, records: Seque
 
 
 def exact_match(predictions: Sequence[str], records: Sequence[QARecord]) -> dict:
-    """Exact-match accuracy overall, per question type, and on held-out (shape, colour) pairs."""
+    """Exact-match accuracy overall, per question type, and on held-out (shape, colour) pairs.
+
+    Raises:
+        TypeError: ``predictions`` is not a list of str, or ``records`` not a list of :class:`QARecord`.
+        ValueError: their lengths differ, or there are no records.
+    """
+    validate.sequence_of(predictions, "predictions", str)
+    _check_records(records)
     if len(predictions) != len(records):
         raise ValueError(f"{len(predictions)} predictions for {len(records)} records")
     if not records:
@@ -76,7 +114,15 @@ def exact_match_by_objects(predictions: Sequence[str], records: Sequence[QARecor
     With two, the model must first find the object the question names (*binding*
     an attribute to the right object), so the split shows whether it can.
     Returns ``{number of objects: exact_match dict}``.
+
+    Raises:
+        TypeError: ``predictions`` is not a list of str, ``records`` not a list of QARecord, or ``scenes`` not a
+            list of Scenes.
+        ValueError: ``predictions`` and ``records`` differ in length, or a record's scene is past ``scenes``.
     """
+    validate.sequence_of(predictions, "predictions", str)
+    _check_records(records)
+    _check_scenes(scenes)
     if len(predictions) != len(records):
         raise ValueError(f"{len(predictions)} predictions for {len(records)} records")
     _check_scene_indices(records, scenes)
@@ -95,7 +141,21 @@ def answer_from_captions(lm, tokenizer, scenes: Sequence[Scene], records: Sequen
     ``"<caption> <EOI> <question> <EOQ>"`` (:func:`data.text_corpus`), left-padded
     for batched generation. Given the stage-0 LM, this measures what it can do
     before stage 2 with perfect, verbal "vision" of the scene.
+
+    Raises:
+        TypeError: ``lm`` is not a ``torch.nn.Module``, ``scenes``/``records`` not lists of Scenes/QARecords,
+            ``eoi``/``eoq`` not str, or a size not an int.
+        ValueError: a record's scene is past ``scenes``, the tokenizer has no pad token, or a size below 1.
     """
+    validate.instance(lm, "lm", torch.nn.Module, "a causal LM (torch.nn.Module)")
+    _check_scenes(scenes)
+    _check_records(records)
+    validate.instance(eoi, "eoi", str)
+    validate.instance(eoq, "eoq", str)
+    validate.positive_int(batch_size, "batch_size")
+    validate.positive_int(max_new_tokens, "max_new_tokens")
+    if getattr(tokenizer, "pad_token_id", None) is None:
+        raise ValueError("tokenizer needs a pad token to left-pad the prompts (tokenizer.pad_token = eos_token)")
     _check_scene_indices(records, scenes)
     lm.eval()
     device = next(lm.parameters()).device
@@ -115,7 +175,13 @@ def answer_from_captions(lm, tokenizer, scenes: Sequence[Scene], records: Sequen
 
 
 def majority_answers(train: Sequence[QARecord], test: Sequence[QARecord]) -> list[str]:
-    """Baseline (c): the most common training answer of each test record's question type."""
+    """Baseline (c): the most common training answer of each test record's question type.
+
+    Raises:
+        TypeError: ``train`` or ``test`` is not a list of :class:`QARecord`.
+    """
+    _check_records(train, "train")
+    _check_records(test, "test")
     counts: dict[str, Counter] = defaultdict(Counter)
     for r in train:
         counts[r.qtype][r.answer] += 1
@@ -128,7 +194,21 @@ def caption_scores(vlm: VisionLanguageModel, features: Tensor, scenes: Sequence[
 
     Returns the mean :func:`data.attribute_accuracy`, the fraction of captions entirely
     right, and the captions.
+
+    Raises:
+        TypeError: ``vlm`` is not a VisionLanguageModel, ``features`` not a tensor, ``scenes`` not a list of
+            Scenes, ``question`` not a str or None, or a size not an int.
+        ValueError: no scenes; ``features`` is not Tensor[N, P, D] with one row per scene; a size below 1.
     """
+    validate.instance(vlm, "vlm", VisionLanguageModel)
+    _check_features(features)
+    _check_scenes(scenes, non_empty=True)
+    if len(features) != len(scenes):
+        raise ValueError(f"features must have one row per scene: {len(features)} rows, {len(scenes)} scenes")
+    if question is not None:
+        validate.instance(question, "question", str)
+    validate.positive_int(batch_size, "batch_size")
+    validate.positive_int(max_new_tokens, "max_new_tokens")
     caps: list[str] = []
     for s in range(0, len(scenes), batch_size):
         f = features[s:s + batch_size]

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .. import validate
+
 
 def _read_json(path: Path, what: str) -> Any:
     try:
@@ -21,7 +23,13 @@ def coco_captions(annotation_file: str | Path, *, first_only: bool = True) -> di
     """Image file name -> caption from COCO's ``captions_train2017.json``.
 
     ``first_only``: keep each image's first caption (the seed trains on one of five).
+
+    Raises:
+        TypeError: ``annotation_file`` is not a path.
+        FileNotFoundError: no file there (the message says where to download it).
+        ValueError: the file is not valid JSON, or not a COCO caption file (the message names the file).
     """
+    validate.instance(annotation_file, "annotation_file", (str, Path), "a path (str or Path)")
     path = Path(annotation_file)
     if not path.is_file():
         raise FileNotFoundError(f"no COCO caption file at {path}; download annotations_trainval2017.zip "
@@ -48,7 +56,13 @@ def llava_instruct_records(json_file: str | Path) -> list[dict]:
 
     Each human turn and the gpt turn after it make one record; the ``<image>``
     marker is removed (the image tokens are placed by the model, not the text).
+
+    Raises:
+        TypeError: ``json_file`` is not a path.
+        FileNotFoundError: no file there (the message says where to download it).
+        ValueError: the file is not valid JSON, or not LLaVA-Instruct conversations (the message names the file).
     """
+    validate.instance(json_file, "json_file", (str, Path), "a path (str or Path)")
     path = Path(json_file)
     if not path.is_file():
         raise FileNotFoundError(f"no LLaVA-Instruct file at {path}; download llava_instruct_150k.json "

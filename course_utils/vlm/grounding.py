@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import validate
 from ..data.shapes import Scene
-from .dataset import object_phrase
+from .dataset import _check_scenes, object_phrase
 from .patches import overlapped_patches
 from .vision import pooled_embeddings
 
@@ -36,9 +37,13 @@ def patch_phrase_targets(scenes: Sequence[Scene], grid: int) -> tuple[list[str],
     ``scenes``, and ``targets`` ``Tensor[N, grid * grid]`` (int64, row-major
     patches) holding an index into ``phrases``, or -1 where no object or more
     than one object's box overlaps the patch.
+
+    Raises:
+        TypeError: ``scenes`` is not a list of Scenes, or ``grid`` not an int.
+        ValueError: ``grid`` is below 1.
     """
-    if grid < 1:
-        raise ValueError(f"grid must be at least 1, got {grid}")
+    _check_scenes(scenes)
+    validate.positive_int(grid, "grid")
     described = [sc.describe()["objects"] for sc in scenes]
     phrases = sorted({object_phrase(o) for objs in described for o in objs})
     index = {p: k for k, p in enumerate(phrases)}
@@ -64,7 +69,16 @@ def grounding_loss(clip, hidden: Tensor, targets: Tensor, phrase_ids: Tensor, ph
     A patch's embedding is the tower's own head applied to its token (final
     LayerNorm, then the projection into the shared space), as for the pooled
     CLS token. Returns a scalar (zero if no patch has a target).
+
+    Raises:
+        TypeError: ``hidden``, ``targets``, ``phrase_ids`` or ``phrase_mask`` is not a tensor.
+        ValueError: ``hidden`` is not Tensor[B, 1 + P, D] of floats; ``targets`` not integer Tensor[B, P] in
+            [-1, K); ``phrase_ids`` not integer Tensor[K, T] with ``phrase_mask`` of its shape.
     """
+    validate.tensor(hidden, "hidden", ndim=3, dtype="float")
+    validate.tensor(targets, "targets", ndim=2, dtype="int")
+    validate.tensor(phrase_ids, "phrase_ids", ndim=2, dtype="int")
+    validate.tensor(phrase_mask, "phrase_mask", shape=tuple(phrase_ids.shape))
     if hidden.dim() != 3 or targets.shape != (hidden.shape[0], hidden.shape[1] - 1):
         raise ValueError(f"expected hidden states [B, 1 + P, D] and targets [B, P], got {tuple(hidden.shape)} "
                          f"and {tuple(targets.shape)}")

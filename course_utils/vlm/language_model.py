@@ -13,6 +13,7 @@ from typing import Sequence
 
 import torch
 
+from .. import validate
 from ..runtime import get_device, training_precision
 from .config import VLMConfig
 
@@ -23,6 +24,9 @@ def pretrained_dtype(device: torch.device | str) -> torch.dtype:
     :func:`~course_utils.runtime.training_precision`'s 16-bit type: bfloat16 on GPUs of compute
     capability 8.0 or more, float16 below (a T4 would only emulate bfloat16); float32 where the
     device has no 16-bit training path.
+
+    Raises:
+        ValueError: ``device`` is not a device name or ``torch.device``.
     """
     return training_precision(device).dtype or torch.float32
 
@@ -33,8 +37,19 @@ def build_lm(cfg: VLMConfig, tokenizer):
     A pretrained LM gets its token embeddings resized to ``len(tokenizer)``, as
     the seed does (phi-2 has 51,200 embedding rows for 50,295 tokens). Its weights load in
     :func:`pretrained_dtype` of the device it will run on (the first GPU for 4-bit).
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`VLMConfig`, or ``tokenizer`` has no length (not a tokenizer).
+        ValueError: a tiny LM's tokenizer has no end-of-text or pad token.
     """
     from transformers import PhiConfig, PhiForCausalLM
+
+    validate.instance(cfg, "cfg", VLMConfig)
+    if not hasattr(tokenizer, "__len__"):
+        raise TypeError(f"tokenizer must be a transformers tokenizer, got {validate.describe(tokenizer)}")
+    if not cfg.lm_name and (getattr(tokenizer, "eos_token_id", None) is None
+                            or getattr(tokenizer, "pad_token_id", None) is None):
+        raise ValueError("a tiny LM needs a tokenizer with an eos_token and a pad_token (train_tokenizer sets both)")
 
     if cfg.lm_name:
         from transformers import AutoModelForCausalLM
@@ -70,16 +85,29 @@ def bnb_config(compute_dtype: torch.dtype = torch.bfloat16):
 
     ``compute_dtype``: what the dequantised matrix products run in, bfloat16 as in the paper,
     or float16 on GPUs without native bfloat16 (:func:`pretrained_dtype`).
+
+    Raises:
+        TypeError: ``compute_dtype`` is not a ``torch.dtype``.
+        ValueError: ``compute_dtype`` is not bfloat16, float16 or float32.
     """
     from transformers import BitsAndBytesConfig
+
+    validate.instance(compute_dtype, "compute_dtype", torch.dtype)
+    validate.choice(compute_dtype, "compute_dtype", (torch.bfloat16, torch.float16, torch.float32))
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                               bnb_4bit_compute_dtype=compute_dtype)
 
 
 def lora_config(cfg: VLMConfig):
-    """peft's ``LoraConfig`` for a causal LM from ``cfg``'s rank, alpha, dropout and target layers."""
+    """peft's ``LoraConfig`` for a causal LM from ``cfg``'s rank, alpha, dropout and target layers.
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`VLMConfig`.
+    """
     from peft import LoraConfig
+
+    validate.instance(cfg, "cfg", VLMConfig)
 
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       target_modules=list(cfg.lora_targets), bias="none", task_type="CAUSAL_LM")
@@ -89,8 +117,14 @@ def add_lora(lm, cfg: VLMConfig):
     """Wrap ``lm`` in LoRA adapters (``peft.get_peft_model``): the base weights freeze, adapters train.
 
     With ``cfg.load_in_4bit`` the model is first prepared for k-bit training (QLoRA).
+
+    Raises:
+        TypeError: ``lm`` is not a ``torch.nn.Module``, or ``cfg`` not a :class:`VLMConfig`.
     """
     from peft import get_peft_model, prepare_model_for_kbit_training
+
+    validate.instance(lm, "lm", torch.nn.Module, "a causal LM (torch.nn.Module)")
+    validate.instance(cfg, "cfg", VLMConfig)
 
     if cfg.load_in_4bit:
         lm = prepare_model_for_kbit_training(lm)
@@ -100,7 +134,12 @@ def add_lora(lm, cfg: VLMConfig):
 
 
 def trainable_parameters(model: torch.nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameter counts."""
+    """(trainable, total) parameter counts.
+
+    Raises:
+        TypeError: ``model`` is not a ``torch.nn.Module``.
+    """
+    validate.instance(model, "model", torch.nn.Module)
     total = sum(p.numel() for p in model.parameters())
     return sum(p.numel() for p in model.parameters() if p.requires_grad), total
 
@@ -117,7 +156,15 @@ def label_loss(lm, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, la
     Args:
         lm: a ``transformers`` causal LM (``PhiForCausalLM``), or a peft model wrapping one.
         inputs_embeds: ``Tensor[B, L, d_lm]``; attention_mask, labels: ``Tensor[B, L]``.
+
+    Raises:
+        TypeError: an input is not a tensor.
+        ValueError: ``inputs_embeds`` is not Tensor[B, L, D] of floats, ``labels`` not integer, the shapes do not
+            match, or no position is labelled.
     """
+    validate.tensor(inputs_embeds, "inputs_embeds", ndim=3, dtype="float")
+    validate.tensor(attention_mask, "attention_mask", ndim=2)
+    validate.tensor(labels, "labels", ndim=2, dtype="int", hint="(token ids, -100 where no loss applies)")
     if labels.shape != attention_mask.shape or inputs_embeds.shape[:2] != labels.shape:
         raise ValueError(f"expected inputs_embeds [B, L, D] and labels, attention_mask [B, L], got "
                          f"{tuple(inputs_embeds.shape)}, {tuple(labels.shape)}, {tuple(attention_mask.shape)}")

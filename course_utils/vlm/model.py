@@ -16,8 +16,9 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .. import validate
 from .config import VLMConfig
-from .batches import encode_pieces
+from .batches import _check_tokenizer, encode_pieces
 from .language_model import label_loss
 from .projector import Projector
 
@@ -31,10 +32,30 @@ class VisionLanguageModel(nn.Module):
         lm: a ``PhiForCausalLM`` (or a peft model wrapping one after stage 2 begins).
         projector: :class:`Projector` ``d_vision -> d_lm``.
         vision: the ``CLIPVisionModel`` (optional: training reads precomputed features).
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`VLMConfig`; ``tokenizer`` not a tokenizer; ``lm``, ``projector`` or
+            ``vision`` not a module (``projector`` a :class:`Projector`).
+        ValueError: the tokenizer has no end-of-text or pad token; ``lm`` has no parameters; the projector's
+            widths differ from ``cfg``'s ``d_vision -> d_lm``.
     """
 
     def __init__(self, cfg: VLMConfig, tokenizer, lm: nn.Module, projector: Projector | None = None,
                  vision: nn.Module | None = None) -> None:
+        validate.instance(cfg, "cfg", VLMConfig)
+        _check_tokenizer(tokenizer)
+        if tokenizer.pad_token_id is None:
+            raise ValueError("the tokenizer needs a pad_token (the seed sets tokenizer.pad_token = eos_token)")
+        validate.instance(lm, "lm", nn.Module, "a causal LM (torch.nn.Module)")
+        if next(lm.parameters(), None) is None:
+            raise ValueError("lm has no parameters: expected a causal LM such as language_model.build_lm's")
+        if projector is not None:
+            validate.instance(projector, "projector", Projector)
+            if (projector.d_vision, projector.d_lm) != (cfg.d_vision, cfg.d_lm):
+                raise ValueError(f"projector maps {projector.d_vision} -> {projector.d_lm}, but cfg needs "
+                                 f"{cfg.d_vision} -> {cfg.d_lm}")
+        if vision is not None:
+            validate.instance(vision, "vision", nn.Module, "a vision tower (torch.nn.Module) or None")
         super().__init__()
         self.cfg, self.tokenizer, self.lm, self.vision = cfg, tokenizer, lm, vision
         device = next(lm.parameters()).device  # the projector and the EOI ids live where the LM does
@@ -44,11 +65,22 @@ class VisionLanguageModel(nn.Module):
 
     # ------------------------------------------------------------------ embeddings
     def embed_tokens(self, ids: Tensor) -> Tensor:
-        """Token ids ``Tensor[B, T]`` -> the LM's input embeddings ``Tensor[B, T, d_lm]``."""
+        """Token ids ``Tensor[B, T]`` -> the LM's input embeddings ``Tensor[B, T, d_lm]``.
+
+        Raises:
+            TypeError: ``ids`` is not a tensor.
+            ValueError: ``ids`` is not integer, or an id lies outside the LM's vocabulary.
+        """
+        validate.class_indices(ids, "ids", self.lm.get_input_embeddings().num_embeddings)
         return self.lm.get_input_embeddings()(ids)
 
     def image_tokens(self, features: Tensor) -> Tensor:
-        """Patch features ``Tensor[B, N, d_vision]`` -> image tokens ``Tensor[B, N, d_lm]``."""
+        """Patch features ``Tensor[B, N, d_vision]`` -> image tokens ``Tensor[B, N, d_lm]``.
+
+        Raises:
+            TypeError: ``features`` is not a tensor.
+            ValueError: ``features`` is not Tensor[B, N, d_vision] of floats.
+        """
         return self.projector(features)
 
     def assemble(self, features: Tensor | None, input_ids: Tensor, attention_mask: Tensor,
@@ -63,7 +95,18 @@ class VisionLanguageModel(nn.Module):
         Returns ``inputs_embeds`` ``Tensor[B, N + E + T, d_lm]`` (``E`` = EOI tokens),
         ``attention_mask`` ``Tensor[B, N + E + T]`` and, if given, ``labels`` of the
         same length with -100 on the image and EOI positions.
+
+        Raises:
+            TypeError: an input is not a tensor.
+            ValueError: ``input_ids`` is not integer Tensor[B, T]; ``attention_mask`` or ``labels`` differs in
+                shape; ``features`` is not Tensor[B, N, d_vision] for the same B.
         """
+        validate.tensor(input_ids, "input_ids", ndim=2, dtype="int")
+        validate.tensor(attention_mask, "attention_mask")
+        if labels is not None:
+            validate.tensor(labels, "labels", shape=tuple(input_ids.shape), dtype="int")
+        if features is not None:
+            validate.tensor(features, "features", shape=(input_ids.shape[0], None, self.cfg.d_vision), dtype="float")
         if input_ids.ndim != 2 or attention_mask.shape != input_ids.shape:
             raise ValueError(f"expected input_ids and attention_mask Tensor[B, T], got "
                              f"{tuple(input_ids.shape)} and {tuple(attention_mask.shape)}")
@@ -88,7 +131,16 @@ class VisionLanguageModel(nn.Module):
         As in the LM's own loss, the logit at position ``t`` predicts token ``t + 1``, so
         the last EOQ token predicts the first answer token, as in the seed; only the
         positions a label follows reach the LM's output layer (:func:`language_model.label_loss`).
+
+        Raises:
+            TypeError: ``batch`` is not a dict, or its entries not tensors.
+            ValueError: ``batch`` lacks ``input_ids``, ``attention_mask`` or ``labels``, or the shapes differ
+                (see :meth:`assemble`), or no position is labelled.
         """
+        validate.instance(batch, "batch", dict, "a dict from batches.collate")
+        missing = [k for k in ("input_ids", "attention_mask", "labels") if k not in batch]
+        if missing:
+            raise ValueError(f"batch lacks {missing}; expected what batches.collate returns")
         device = self.eoi_ids.device
         inputs = self.assemble(features, batch["input_ids"].to(device), batch["attention_mask"].to(device),
                                batch["labels"].to(device))
@@ -100,7 +152,14 @@ class VisionLanguageModel(nn.Module):
 
         A None question gives the caption prompt ``[image][EOI]`` (stage 1's input).
         Returns ``inputs_embeds`` ``Tensor[B, L, d_lm]`` and ``attention_mask`` ``Tensor[B, L]``.
+
+        Raises:
+            TypeError: ``questions`` is not a list of str or None, or ``features`` not a tensor.
+            ValueError: neither an image nor a question for a prompt; an empty question; ``features`` is not
+                Tensor[B, N, d_vision] with one row per question.
         """
+        if features is not None:
+            validate.tensor(features, "features", ndim=3, dtype="float")
         if isinstance(questions, str) or not isinstance(questions, (list, tuple)):
             raise TypeError(f"questions must be a list of str (or None for a caption), got {type(questions).__name__}")
         bad = [q for q in questions if q is not None and not isinstance(q, str)]
@@ -136,7 +195,13 @@ class VisionLanguageModel(nn.Module):
         Args:
             features: ``Tensor[B, N, d_vision]`` or None (text only).
             questions: ``B`` questions; None for a caption (image only).
+
+        Raises:
+            TypeError: ``questions`` is not a list of str or None, ``features`` not a tensor, or
+                ``max_new_tokens`` not an int.
+            ValueError: see :meth:`prompt_embeddings`; ``max_new_tokens`` below 1.
         """
+        validate.positive_int(max_new_tokens, "max_new_tokens")
         self.eval()
         embeds, mask = self.prompt_embeddings(features, questions)
         tok = self.tokenizer

@@ -23,7 +23,9 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from .. import validate
 from ..data.shapes import COLOURS, SHAPES, Scene
+from .dataset import _check_scenes
 from .patches import overlapped_patches
 
 SIZES = ("small", "medium", "large")
@@ -31,7 +33,13 @@ SIZES = ("small", "medium", "large")
 
 def oracle_layout(n_patches: int) -> dict[str, slice]:
     """Where each group of features sits in a token: ``{"shape": slice, "colour": ..., "size": ..., "centre": ...,
-    "patch": ...}``."""
+    "patch": ...}``.
+
+    Raises:
+        TypeError: ``n_patches`` is not an int.
+        ValueError: ``n_patches`` is below 1.
+    """
+    validate.positive_int(n_patches, "n_patches")
     widths = {"shape": len(SHAPES), "colour": len(COLOURS), "size": len(SIZES), "centre": 1, "patch": n_patches}
     out, start = {}, 0
     for name, w in widths.items():
@@ -45,9 +53,15 @@ def oracle_patch_features(scenes: Sequence[Scene], grid: int, width: int) -> Ten
 
     ``grid`` patches a side (3 for the course's 48 px images in 16 px patches);
     ``width`` is the vision tower's width, so the features drop in where the
-    tower's would (zeros beyond :func:`oracle_layout`). Raises ``ValueError`` if
-    ``width`` cannot hold the layout, or the scenes differ in size.
+    tower's would (zeros beyond :func:`oracle_layout`).
+
+    Raises:
+        TypeError: ``scenes`` is not a list of Scenes, or ``grid``/``width`` not an int.
+        ValueError: ``grid`` below 1, a ``width`` that cannot hold the layout, or scenes of several sizes.
     """
+    _check_scenes(scenes)
+    validate.positive_int(grid, "grid")
+    validate.positive_int(width, "width")
     n_patches = grid * grid
     lay = oracle_layout(n_patches)
     need = lay["patch"].stop

@@ -18,7 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import validate
 from ..data.shapes import COLOURS, SHAPES, Scene
+from .dataset import _check_scenes
 from .patches import overlapped_patches
 
 ATTRIBUTES = {"shape": tuple(SHAPES), "colour": tuple(COLOURS)}
@@ -31,9 +33,15 @@ def own_object_patches(scenes: Sequence[Scene], grid: int, attribute: str) -> di
     the scene's index, the patch's row-major index on the ``grid x grid`` grid,
     and the class index (into ``ATTRIBUTES[attribute]``) of the patch's own
     object and of the other object.
+
+    Raises:
+        TypeError: ``scenes`` is not a list of Scenes, or ``grid`` not an int.
+        ValueError: an unknown ``attribute``, or ``grid`` below 1.
     """
     if attribute not in ATTRIBUTES:
         raise ValueError(f"attribute must be one of {sorted(ATTRIBUTES)}, got {attribute!r}")
+    _check_scenes(scenes)
+    validate.positive_int(grid, "grid")
     names = ATTRIBUTES[attribute]
     rows: list[tuple[int, int, int, int]] = []
     for i, sc in enumerate(scenes):
@@ -58,7 +66,19 @@ def linear_probe(x_train: Tensor, y_train: Tensor, x_test: Tensor, n_classes: in
         x_test: ``Tensor[K, D]``.
 
     Returns ``Tensor[K]`` predicted class indices.
+
+    Raises:
+        TypeError: a feature or label argument is not a tensor; ``n_classes``, ``steps`` or ``seed`` not an int.
+        ValueError: features not Tensor[M, D] and Tensor[K, D] of finite floats; labels not one integer class
+            index per training row in ``[0, n_classes)``; no training rows; ``lr`` not positive.
     """
+    validate.tensor(x_train, "x_train", ndim=2, dtype="float", finite=True)
+    validate.tensor(x_test, "x_test", ndim=2, dtype="float", finite=True)
+    validate.positive_int(n_classes, "n_classes")
+    validate.class_indices(y_train, "y_train", n_classes)
+    validate.positive_int(steps, "steps")
+    validate.number(lr, "lr", low=0.0, low_open=True)
+    validate.number(seed, "seed", low=0, integer=True)
     if x_train.dim() != 2 or x_test.dim() != 2 or x_train.shape[1] != x_test.shape[1]:
         raise ValueError(f"expected features [M, D] and [K, D], got {tuple(x_train.shape)} and {tuple(x_test.shape)}")
     if y_train.shape != (len(x_train),) or len(x_train) == 0:
@@ -90,7 +110,18 @@ def patch_probe(train_features: Tensor, train_scenes: Sequence[Scene], test_feat
 
     Returns ``{"own": accuracy, "other": how often it names the other object's value, "guess": 1 / classes,
     "n_train": patches, "n_test": patches}``.
+
+    Raises:
+        TypeError: features are not tensors, scenes not lists of Scenes, or ``grid`` not an int.
+        ValueError: features not Tensor[N, grid * grid, D] for their N scenes; an unknown ``attribute``; no
+            test patch that belongs to exactly one of two objects differing in it.
     """
+    validate.tensor(train_features, "train_features", ndim=3, dtype="float")
+    validate.tensor(test_features, "test_features", ndim=3, dtype="float")
+    _check_scenes(train_scenes, "train_scenes")
+    _check_scenes(test_scenes, "test_scenes")
+    validate.positive_int(grid, "grid")
+    validate.choice(attribute, "attribute", tuple(ATTRIBUTES))
     for f, scs in ((train_features, train_scenes), (test_features, test_scenes)):
         if f.dim() != 3 or f.shape[:2] != (len(scs), grid * grid):
             raise ValueError(f"expected features [{len(scs)}, {grid * grid}, D] for {len(scs)} scenes on a "

@@ -67,10 +67,16 @@ def run_vlm(recipe: VLMRecipe | None = None, *, profile: str | None = None, cfg:
     trains in :func:`runtime.training_precision` (bfloat16, or float16 with a gradient
     scaler below compute capability 8.0); on a CPU in float32, the precision its ``cpu``
     results were measured in (``metrics["precision"]`` says which).
+
+    Raises:
+        TypeError: ``recipe`` is not a :class:`VLMRecipe`, or ``cfg`` not a :class:`VLMConfig`.
+        ValueError: an unknown ``profile``; a ``device`` that is not available here (``"cuda"`` without a GPU).
     """
     rec = recipe if recipe is not None else VLMRecipe.for_profile(profile)
     if not isinstance(rec, VLMRecipe):
         raise TypeError(f"recipe must be a VLMRecipe, got {type(rec).__name__}")
+    if cfg is not None and not isinstance(cfg, VLMConfig):
+        raise TypeError(f"cfg must be a VLMConfig (see tiny_config), got {type(cfg).__name__}")
     device = get_device(None if device is None else str(device))
     precision = training_precision(device) if device.type == "cuda" else FLOAT32
     cfg = cfg or tiny_config()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from .. import validate
+
 END_OF_TEXT = "<|endoftext|>"
 """phi-2's (and GPT-2's) end-of-text token; it also pads, as in the seed."""
 
@@ -21,11 +23,19 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512):
     Returns a ``transformers.PreTrainedTokenizerFast`` whose ``eos_token`` and
     ``pad_token`` are both ``<|endoftext|>`` (phi-2's convention: the seed sets
     ``tokenizer.pad_token = tokenizer.eos_token``).
+
+    Raises:
+        TypeError: ``texts`` is a lone str (wrap it) or holds something other than str; ``vocab_size`` is not
+            an int.
+        ValueError: no text, or ``vocab_size`` below 258.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    texts = list(texts)
+    if isinstance(texts, str):
+        raise TypeError(f"texts must be an iterable of str, got one str (wrap it: [{texts[:40]!r}...])")
+    texts = validate.sequence_of(list(texts), "texts", str)
+    validate.number(vocab_size, "vocab_size", integer=True)
     if not texts:
         raise ValueError("no text to train the tokenizer on")
     if vocab_size < 258:
@@ -41,8 +51,15 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512):
 
 
 def load_pretrained_tokenizer(name: str):
-    """The full recipe's tokenizer (phi-2's), with the pad token set to end-of-text as in the seed."""
+    """The full recipe's tokenizer (phi-2's), with the pad token set to end-of-text as in the seed.
+
+    Raises:
+        TypeError: ``name`` is not a Hub id or path (str).
+        OSError: the tokenizer is neither cached nor downloadable (offline).
+    """
     from transformers import AutoTokenizer
+
+    validate.instance(name, "name", str, "a Hub id such as 'microsoft/phi-2' (str)")
 
     tok = AutoTokenizer.from_pretrained(name)
     tok.pad_token = tok.eos_token

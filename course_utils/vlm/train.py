@@ -23,14 +23,23 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .. import validate
 from ..runtime import FLOAT32, Precision
-from ..training import History, backward_step
-from .batches import bucket_batches, caption_features, collate, qa_features
+from ..training import History, backward_step, one_cycle
+from .batches import _check_tokenizer, bucket_batches, caption_features, collate, qa_features
 from .config import VLMConfig
 from .grounding import grounding_loss
 from .language_model import add_lora
 from .model import VisionLanguageModel
 from .vision import clip_loss, preprocess, rows_padded_to_longest
+
+
+def _check_loop(epochs: int, batch_size: int, lr: float, precision: Precision) -> None:
+    """The arguments every stage shares: positive epochs and batch size, a positive learning rate."""
+    validate.positive_int(epochs, "epochs")
+    validate.positive_int(batch_size, "batch_size")
+    validate.number(lr, "lr", low=0.0, low_open=True)
+    validate.instance(precision, "precision", Precision, "a runtime.Precision (runtime.training_precision(device))")
 
 
 def optimiser_step(loss: Tensor, opt: torch.optim.Optimizer, sched, losses: list[float], bar, *,
@@ -40,7 +49,12 @@ def optimiser_step(loss: Tensor, opt: torch.optim.Optimizer, sched, losses: list
 
     The update itself is :func:`course_utils.training.backward_step` (with ``scaler`` for
     float16 training).
+
+    Raises:
+        ValueError: ``loss`` is not a scalar tensor.
+        TypeError: ``opt`` is not a ``torch.optim.Optimizer``, or ``losses`` not a list.
     """
+    validate.instance(losses, "losses", list)
     backward_step(loss, opt, scaler, clip_params=clip_params)
     sched.step()
     losses.append(loss.item())
@@ -54,24 +68,36 @@ def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_s
 
     AdamW with a one-cycle schedule; padding is masked out of the loss. Returns the loss per step.
     ``precision``: the forward pass's autocast and gradient scaling (:mod:`course_utils.runtime`).
+    Fewer texts than ``batch_size`` train as one batch per epoch.
+
+    Raises:
+        TypeError: ``lm`` is not a module, ``tokenizer`` not a tokenizer, ``texts`` not a list of str, a size
+            not an int, or ``precision`` not a :class:`~course_utils.runtime.Precision`.
+        ValueError: no text; a size below 1 or a learning rate that is not positive; a tokenizer without an
+            end-of-text token.
     """
+    validate.instance(lm, "lm", torch.nn.Module, "a causal LM (torch.nn.Module)")
+    _check_tokenizer(tokenizer)
+    validate.sequence_of(texts, "texts", str)
     if not texts:
         raise ValueError("no text to pretrain on")
+    _check_loop(epochs, batch_size, lr, precision)
     start = time.perf_counter()
     device = next(lm.parameters()).device
     feats = [{"input_ids": tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id],
               "prompt_len": 0} for t in texts]
     g = torch.Generator().manual_seed(seed)
-    steps = epochs * max(1, len(feats) // batch_size)
+    per_epoch = max(1, len(feats) // batch_size)
+    steps = epochs * per_epoch
     opt = torch.optim.AdamW(lm.parameters(), lr=lr, weight_decay=0.05, foreach=True)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    sched = one_cycle(opt, lr, steps, pct_start=0.1)
     lm.train()
     losses: list[float] = []
     scaler = precision.scaler(device)
     bar = tqdm(total=steps, desc="stage 0: LM", disable=not progress, mininterval=1.0)
     for _ in range(epochs):
         perm = torch.randperm(len(feats), generator=g).tolist()
-        for s in range(0, max(1, len(feats) // batch_size) * batch_size, batch_size):
+        for s in range(0, per_epoch * batch_size, batch_size):
             batch = collate(tokenizer, [feats[i] for i in perm[s:s + batch_size]])
             with precision.autocast(device):
                 out = lm(**{k: v.to(device) for k, v in batch.items()})
@@ -96,7 +122,30 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
     loss at every step, each patch choosing among all ``phrases``. AdamW with a
     one-cycle schedule. ``precision``: the forward pass's autocast and gradient scaling
     (:mod:`course_utils.runtime`).
+
+    Raises:
+        TypeError: ``clip`` is not a module; ``tokenizer`` not a tokenizer; ``images`` not a tensor;
+            ``captions`` not a list of str; ``cfg`` not a VLMConfig; ``negatives`` not callable; ``grounding``
+            not a ``(phrases, targets)`` pair; a size not an int.
+        ValueError: ``images`` not uint8 Tensor[N, 3, S, S]; not one caption per image; grounding targets not
+            [N, patches]; fewer images than one batch; a size below 1 or a learning rate that is not positive.
     """
+    validate.instance(clip, "clip", torch.nn.Module, "a transformers CLIPModel (vision.build_clip)")
+    _check_tokenizer(tokenizer)
+    validate.tensor(images, "images", ndim=4, hint="(uint8 Tensor[N, 3, S, S])")
+    if images.dtype != torch.uint8 or images.shape[1] != 3:
+        raise ValueError(f"images must be uint8 Tensor[N, 3, S, S], got {validate.describe(images)}")
+    validate.sequence_of(captions, "captions", str)
+    validate.instance(cfg, "cfg", VLMConfig)
+    _check_loop(epochs, batch_size, lr, precision)
+    if negatives is not None and not callable(negatives):
+        raise TypeError(f"negatives must be a function (i, rng) -> caption, got {validate.describe(negatives)}")
+    if grounding is not None:
+        if not isinstance(grounding, (tuple, list)) or len(grounding) != 2:
+            raise TypeError(f"grounding must be (phrases, targets) from grounding.patch_phrase_targets, got "
+                            f"{validate.describe(grounding)}")
+        validate.sequence_of(grounding[0], "grounding phrases", str)
+        validate.tensor(grounding[1], "grounding targets", ndim=2, dtype="int")
     if len(images) != len(captions):
         raise ValueError(f"{len(images)} images but {len(captions)} captions")
     if grounding is not None and grounding[1].shape != (len(images), cfg.n_patches):
@@ -118,7 +167,7 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
     if steps == 0:
         raise ValueError(f"{len(images)} images is less than one batch of {batch_size}")
     opt = torch.optim.AdamW(clip.parameters(), lr=lr, weight_decay=0.05, foreach=True)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    sched = one_cycle(opt, lr, steps, pct_start=0.15)
     clip.train()
     losses = []
     scaler = precision.scaler(device)
@@ -149,7 +198,7 @@ def _fit(vlm: VisionLanguageModel, params: list[torch.nn.Parameter], features: T
     start = time.perf_counter()
     steps = epochs * len(batches)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, foreach=True)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    sched = one_cycle(opt, lr, steps, pct_start=0.1)
     vlm.train()
     losses: list[float] = []
     bar = tqdm(total=steps, desc=desc, disable=not progress, mininterval=1.0)
@@ -178,7 +227,17 @@ def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Seque
         captions: their N captions.
 
     Returns the loss per step and the stage's seconds.
+
+    Raises:
+        TypeError: ``vlm`` is not a :class:`VisionLanguageModel`, ``features`` not a tensor, ``captions`` not a
+            list of str, a size not an int, or ``precision`` not a Precision.
+        ValueError: ``features`` is not Tensor[N, P, d_vision] of floats with one row per caption; a size below 1
+            or a learning rate that is not positive.
     """
+    validate.instance(vlm, "vlm", VisionLanguageModel)
+    validate.tensor(features, "features", shape=(None, None, vlm.cfg.d_vision), dtype="float")
+    validate.sequence_of(captions, "captions", str)
+    _check_loop(epochs, batch_size, lr, precision)
     if len(features) != len(captions):
         raise ValueError(f"{len(features)} images but {len(captions)} captions")
     for p in vlm.lm.parameters():
@@ -214,9 +273,29 @@ def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Se
     (to tokenise once for several runs on the same records).
 
     Returns the loss per step and the stage's seconds; what trained keeps ``requires_grad``.
+
+    Raises:
+        TypeError: ``vlm`` is not a VisionLanguageModel, ``features`` not a tensor or None, ``qas`` not a list of
+            ``(index, question, answer)`` triples, a size not an int, or ``precision`` not a Precision.
+        ValueError: ``tuning`` other than ``"lora"`` or ``"full"`` (or ``"full"`` on a LoRA or 4-bit LM);
+            ``features`` not Tensor[N, P, d_vision] of floats; an index past ``features``; ``qa_feats`` of
+            another length; a malformed bucket or an answer that fits none; an epoch count below 1 or a learning
+            rate that is not positive.
     """
     from peft import PeftModel
 
+    validate.instance(vlm, "vlm", VisionLanguageModel)
+    validate.sequence_of(qas, "qas", (tuple, list))
+    bad = next((k for k, qa in enumerate(qas) if len(qa) != 3 or isinstance(qa[0], bool) or not isinstance(qa[0], int)
+                or not all(isinstance(t, str) for t in qa[1:])), None)
+    if bad is not None:
+        raise TypeError(f"qas must hold (scene index, question, answer) triples, got {qas[bad]!r} at index {bad}")
+    if features is not None:
+        validate.tensor(features, "features", shape=(None, None, vlm.cfg.d_vision), dtype="float")
+        lo, hi = min((i for i, _, _ in qas), default=0), max((i for i, _, _ in qas), default=0)
+        if qas and (lo < 0 or hi >= len(features)):
+            raise ValueError(f"qas must index rows 0..{len(features) - 1} of features, got indices {lo}..{hi}")
+    _check_loop(epochs, 1, lr, precision)
     if tuning == "lora":
         if not isinstance(vlm.lm, PeftModel):
             vlm.lm = add_lora(vlm.lm, vlm.cfg)

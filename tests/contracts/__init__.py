@@ -22,9 +22,9 @@ class Case:
 
 
 def _load() -> list[Case]:
-    from . import classification, core, data, detection
+    from . import classification, core, data, detection, plotting, vlm
 
-    return [case for module in (core, data, detection, classification) for case in module.CASES]
+    return [case for module in (core, data, detection, classification, plotting, vlm) for case in module.CASES]
 
 
 ALL_CASES: list[Case] = _load()

@@ -63,7 +63,8 @@ def app(monkeypatch):
 
     monkeypatch.setattr(app_module, "ask", fake_ask)
     scenes = torch.zeros(2, 3, 16, 16, dtype=torch.uint8)
-    chat = app_module.ChatApp(object(), scenes, transcriber=lambda audio: "heard")
+    stand_in = app_module.VisionLanguageModel.__new__(app_module.VisionLanguageModel)  # never called: ask is faked
+    chat = app_module.ChatApp(stand_in, scenes, transcriber=lambda audio: "heard")
     chat.calls = calls
     return chat
 

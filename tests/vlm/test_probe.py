@@ -43,7 +43,7 @@ def test_patch_probe_reads_oracle_features_and_not_noise():
     assert noise["own"] < noise["guess"] + 0.15
     with pytest.raises(ValueError, match=r"expected features \[100, 9, D\]"):
         patch_probe(f_train, train, f_test[:, :4], test, "colour", grid=3)
-    with pytest.raises(ValueError, match="labels must lie"):
+    with pytest.raises(ValueError, match=r"y_train must lie in \[0, 3\)"):
         linear_probe(torch.randn(4, 2), torch.tensor([0, 1, 2, 5]), torch.randn(1, 2), n_classes=3)
     # two separable clusters: the probe gets them all
     x = torch.cat([torch.randn(50, 3) + 4, torch.randn(50, 3) - 4])

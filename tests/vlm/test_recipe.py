@@ -21,5 +21,5 @@ def test_stage2_records_thin_describe_and_count_only(scenes):
     others = [r for r in records if r.qtype not in ("describe", "count")]
     assert [r for r in kept if r.qtype not in ("describe", "count")] == others
     assert len(stage2_records(records, 1)) == len(records)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="count_every must be a positive int, got 0"):
         stage2_records(records, 4, count_every=0)
