@@ -330,3 +330,19 @@ def test_every_page_states_the_licences_and_the_badge_has_alt_text(built_site: P
     assert photos, "the chapters use scikit-image's photos"
     for source in {"MNIST", "CIFAR-10"} | {f"<code class=\"docutils literal notranslate\"><span class=\"pre\">{p}</span>" for p in photos}:
         assert source in licences, f"the licences page does not list {source}"
+
+
+def test_nbval_waits_long_enough_for_a_finished_cells_outputs():
+    """notebooks/conftest.py replaces nbval's fixed 5-second wait for outputs, in both lanes."""
+    import importlib.util
+
+    from nbval.plugin import IPyNbCell
+
+    spec = importlib.util.spec_from_file_location("notebooks_conftest", ROOT / "notebooks" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cell = IPyNbCell.__new__(IPyNbCell)
+    cell.output_timeout = 5  # what nbval's constructor sets
+    module.pytest_collection_modifyitems([cell])
+    assert cell.output_timeout == module.OUTPUT_TIMEOUT_S >= 30
+    assert "notebooks" in (ROOT / ".ci" / "colab" / "run").read_text()  # the Colab lane copies the folder
