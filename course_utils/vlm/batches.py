@@ -18,11 +18,17 @@ PHI2_T4_BUCKETS = ((1, 11, 10), (12, 17, 10), (18, 23, 9), (24, 40, 8), (41, 59,
                 (80, 99, 4), (100, 119, 4))
 """The seed's stage-2 buckets: (shortest, longest answer in tokens, batch size) on a 15 GB T4."""
 
-def _check_tokenizer(tokenizer, *, eos: bool = True) -> None:
-    """A ``transformers`` tokenizer (callable on text), with an end-of-text token where one is needed."""
-    if not callable(tokenizer) or not hasattr(tokenizer, "eos_token_id"):
+def _check_tokenizer(tokenizer, *, eos: bool = True, pad: str = "") -> None:
+    """A ``transformers`` tokenizer (callable on text, with a length), with the special tokens that are needed.
+
+    ``eos``: it must have an end-of-text token. ``pad``: who needs a pad token too (empty: nobody).
+    """
+    if not callable(tokenizer) or not hasattr(tokenizer, "eos_token_id") or not hasattr(tokenizer, "__len__"):
         raise TypeError(f"tokenizer must be a transformers tokenizer (see tokenizer.train_tokenizer), got "
                         f"{validate.describe(tokenizer)}")
+    if pad and (tokenizer.eos_token_id is None or getattr(tokenizer, "pad_token_id", None) is None):
+        raise ValueError(f"{pad} needs a tokenizer with an eos_token and a pad_token (train_tokenizer sets both; "
+                         "the seed sets tokenizer.pad_token = tokenizer.eos_token)")
     if eos and tokenizer.eos_token_id is None:
         raise ValueError("the tokenizer needs an eos_token (the end-of-text token the answer ends with)")
 

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .. import validate
 from ..data.shapes import Scene
+from .batches import _check_tokenizer
 from .dataset import QARecord, _check_records, _check_scene, _check_scenes, caption, object_phrase
 from .model import VisionLanguageModel
 
@@ -65,9 +66,7 @@ def answer_all(vlm: VisionLanguageModel, features: Tensor | None, records: Seque
     validate.positive_int(max_new_tokens, "max_new_tokens")
     if features is not None:
         _check_features(features)
-        last = max((r.index for r in records), default=-1)
-        if last >= len(features):
-            raise ValueError(f"a record refers to image {last} of only {len(features)} feature rows")
+        _check_scene_indices(records, len(features), "image", "feature rows")
     out: list[str] = []
     for s in tqdm(range(0, len(records), batch_size), desc="answering", disable=not progress):
         chunk = records[s:s + batch_size]
@@ -100,10 +99,11 @@ def exact_match(predictions: Sequence[str], records: Sequence[QARecord]) -> dict
             "n": len(hits)}
 
 
-def _check_scene_indices(records: Sequence[QARecord], scenes: Sequence[Scene]) -> None:
+def _check_scene_indices(records: Sequence[QARecord], n: int, item: str = "scene", items: str = "scenes") -> None:
+    """Every record's ``index`` must fall among the ``n`` scenes (or feature rows) it is scored against."""
     last = max((r.index for r in records), default=-1)
-    if last >= len(scenes):
-        raise ValueError(f"a record refers to scene {last} of only {len(scenes)} scenes")
+    if last >= n:
+        raise ValueError(f"a record refers to {item} {last} of only {n} {items}")
 
 
 def exact_match_by_objects(predictions: Sequence[str], records: Sequence[QARecord],
@@ -125,7 +125,7 @@ def exact_match_by_objects(predictions: Sequence[str], records: Sequence[QARecor
     _check_scenes(scenes)
     if len(predictions) != len(records):
         raise ValueError(f"{len(predictions)} predictions for {len(records)} records")
-    _check_scene_indices(records, scenes)
+    _check_scene_indices(records, len(scenes))
     groups: dict[int, list[int]] = defaultdict(list)
     for k, r in enumerate(records):
         groups[len(scenes[r.index].objects)].append(k)
@@ -143,8 +143,8 @@ def answer_from_captions(lm, tokenizer, scenes: Sequence[Scene], records: Sequen
     before stage 2 with perfect, verbal "vision" of the scene.
 
     Raises:
-        TypeError: ``lm`` is not a ``torch.nn.Module``, ``scenes``/``records`` not lists of Scenes/QARecords,
-            ``eoi``/``eoq`` not str, or a size not an int.
+        TypeError: ``lm`` is not a ``torch.nn.Module``, ``tokenizer`` not a tokenizer, ``scenes``/``records`` not
+            lists of Scenes/QARecords, ``eoi``/``eoq`` not str, or a size not an int.
         ValueError: a record's scene is past ``scenes``, the tokenizer has no pad token, or a size below 1.
     """
     validate.instance(lm, "lm", torch.nn.Module, "a causal LM (torch.nn.Module)")
@@ -154,9 +154,8 @@ def answer_from_captions(lm, tokenizer, scenes: Sequence[Scene], records: Sequen
     validate.instance(eoq, "eoq", str)
     validate.positive_int(batch_size, "batch_size")
     validate.positive_int(max_new_tokens, "max_new_tokens")
-    if getattr(tokenizer, "pad_token_id", None) is None:
-        raise ValueError("tokenizer needs a pad token to left-pad the prompts (tokenizer.pad_token = eos_token)")
-    _check_scene_indices(records, scenes)
+    _check_tokenizer(tokenizer, pad="answer_from_captions (to left-pad the prompts)")
+    _check_scene_indices(records, len(scenes))
     lm.eval()
     device = next(lm.parameters()).device
     pad = tokenizer.pad_token_id

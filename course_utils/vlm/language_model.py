@@ -15,6 +15,7 @@ import torch
 
 from .. import validate
 from ..runtime import get_device, training_precision
+from .batches import _check_tokenizer
 from .config import VLMConfig
 
 
@@ -45,11 +46,11 @@ def build_lm(cfg: VLMConfig, tokenizer):
     from transformers import PhiConfig, PhiForCausalLM
 
     validate.instance(cfg, "cfg", VLMConfig)
-    if not hasattr(tokenizer, "__len__"):
-        raise TypeError(f"tokenizer must be a transformers tokenizer, got {validate.describe(tokenizer)}")
-    if not cfg.lm_name and (getattr(tokenizer, "eos_token_id", None) is None
-                            or getattr(tokenizer, "pad_token_id", None) is None):
-        raise ValueError("a tiny LM needs a tokenizer with an eos_token and a pad_token (train_tokenizer sets both)")
+    if cfg.lm_name:  # a pretrained LM only needs the vocabulary's size (its own tokenizer's)
+        if not hasattr(tokenizer, "__len__"):
+            raise TypeError(f"tokenizer must be a transformers tokenizer, got {validate.describe(tokenizer)}")
+    else:
+        _check_tokenizer(tokenizer, pad="a tiny LM")
 
     if cfg.lm_name:
         from transformers import AutoModelForCausalLM

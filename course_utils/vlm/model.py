@@ -43,9 +43,7 @@ class VisionLanguageModel(nn.Module):
     def __init__(self, cfg: VLMConfig, tokenizer, lm: nn.Module, projector: Projector | None = None,
                  vision: nn.Module | None = None) -> None:
         validate.instance(cfg, "cfg", VLMConfig)
-        _check_tokenizer(tokenizer)
-        if tokenizer.pad_token_id is None:
-            raise ValueError("the tokenizer needs a pad_token (the seed sets tokenizer.pad_token = eos_token)")
+        _check_tokenizer(tokenizer, pad="the model (to pad prompts)")
         validate.instance(lm, "lm", nn.Module, "a causal LM (torch.nn.Module)")
         if next(lm.parameters(), None) is None:
             raise ValueError("lm has no parameters: expected a causal LM such as language_model.build_lm's")

@@ -32,8 +32,8 @@ class VLMRecipe(Recipe):
     Evidence: on a 2-core x86_64 CPU (torch 2.14.1, 2026), the ``cpu`` preset reaches held-out
     QA exact match 0.850, 0.791 and 0.831 for seeds 0, 1 and 2 (mean 0.824; ``bench vlm``
     seed 0: 0.8503 in 237 s; rerun on 2026-12-02 on such a CPU, baselines included: 0.8642 in 362 s,
-    the same value with and without the input checks of issue #26). The ``gpu`` preset, run on that CPU from one stage 0 without
-    baselines, reached 0.947. Every variant tried and its score: ``notes/vlm-recipe.md``.
+    the same value with and without the input checks of issue #26). The ``gpu`` preset, run on
+    that CPU from one stage 0 without baselines, reached 0.947. Every variant tried and its score: ``notes/vlm-recipe.md``.
 
     Raises:
         TypeError: a field of another type (``n_train=3000.0``), or an unknown field.

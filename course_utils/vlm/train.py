@@ -34,10 +34,11 @@ from .model import VisionLanguageModel
 from .vision import clip_loss, preprocess, rows_padded_to_longest
 
 
-def _check_loop(epochs: int, batch_size: int, lr: float, precision: Precision) -> None:
-    """The arguments every stage shares: positive epochs and batch size, a positive learning rate."""
+def _check_loop(epochs: int, lr: float, precision: Precision, batch_size: int | None = None) -> None:
+    """The arguments every stage shares: positive epochs (and batch size, if any), a positive learning rate."""
     validate.positive_int(epochs, "epochs")
-    validate.positive_int(batch_size, "batch_size")
+    if batch_size is not None:
+        validate.positive_int(batch_size, "batch_size")
     validate.number(lr, "lr", low=0.0, low_open=True)
     validate.instance(precision, "precision", Precision, "a runtime.Precision (runtime.training_precision(device))")
 
@@ -81,7 +82,7 @@ def pretrain_lm(lm, tokenizer, texts: Sequence[str], *, epochs: int = 2, batch_s
     validate.sequence_of(texts, "texts", str)
     if not texts:
         raise ValueError("no text to pretrain on")
-    _check_loop(epochs, batch_size, lr, precision)
+    _check_loop(epochs, lr, precision, batch_size)
     start = time.perf_counter()
     device = next(lm.parameters()).device
     feats = [{"input_ids": tokenizer(t, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id],
@@ -137,7 +138,7 @@ def train_clip(clip, tokenizer, images: Tensor, captions: Sequence[str], cfg: VL
         raise ValueError(f"images must be uint8 Tensor[N, 3, S, S], got {validate.describe(images)}")
     validate.sequence_of(captions, "captions", str)
     validate.instance(cfg, "cfg", VLMConfig)
-    _check_loop(epochs, batch_size, lr, precision)
+    _check_loop(epochs, lr, precision, batch_size)
     if negatives is not None and not callable(negatives):
         raise TypeError(f"negatives must be a function (i, rng) -> caption, got {validate.describe(negatives)}")
     if grounding is not None:
@@ -237,7 +238,7 @@ def train_projection(vlm: VisionLanguageModel, features: Tensor, captions: Seque
     validate.instance(vlm, "vlm", VisionLanguageModel)
     validate.tensor(features, "features", shape=(None, None, vlm.cfg.d_vision), dtype="float")
     validate.sequence_of(captions, "captions", str)
-    _check_loop(epochs, batch_size, lr, precision)
+    _check_loop(epochs, lr, precision, batch_size)
     if len(features) != len(captions):
         raise ValueError(f"{len(features)} images but {len(captions)} captions")
     for p in vlm.lm.parameters():
@@ -295,7 +296,7 @@ def train_instruction(vlm: VisionLanguageModel, features: Tensor | None, qas: Se
         lo, hi = min((i for i, _, _ in qas), default=0), max((i for i, _, _ in qas), default=0)
         if qas and (lo < 0 or hi >= len(features)):
             raise ValueError(f"qas must index rows 0..{len(features) - 1} of features, got indices {lo}..{hi}")
-    _check_loop(epochs, 1, lr, precision)
+    _check_loop(epochs, lr, precision)  # its batch sizes come from the buckets
     if tuning == "lora":
         if not isinstance(vlm.lm, PeftModel):
             vlm.lm = add_lora(vlm.lm, vlm.cfg)

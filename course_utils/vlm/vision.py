@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import validate
+from .batches import _check_tokenizer
 from .config import CLIP_MEAN, CLIP_STD, VLMConfig
 
 
@@ -121,10 +122,7 @@ def build_clip(cfg: VLMConfig, tokenizer):
     from transformers import CLIPConfig, CLIPModel
 
     validate.instance(cfg, "cfg", VLMConfig)
-    if not callable(tokenizer) or not hasattr(tokenizer, "__len__"):
-        raise TypeError(f"tokenizer must be a transformers tokenizer, got {validate.describe(tokenizer)}")
-    if getattr(tokenizer, "eos_token_id", None) is None or getattr(tokenizer, "pad_token_id", None) is None:
-        raise ValueError("the text tower needs a tokenizer with an eos_token and a pad_token (train_tokenizer's)")
+    _check_tokenizer(tokenizer, pad="the text tower")
     eos = tokenizer.eos_token_id
     text = dict(vocab_size=len(tokenizer), hidden_size=cfg.text_width, intermediate_size=4 * cfg.text_width,
                 num_hidden_layers=cfg.text_layers, num_attention_heads=4, max_position_embeddings=cfg.max_positions,
