@@ -17,6 +17,9 @@ Tasks:
                    and 30); the same measurements as yolo
     mnist          train the compact MNIST network (fewer than 20,000 parameters) on the
                    active profile: cpu 3 epochs, gpu 15; test accuracy on all 10,000 test images
+    nms            the teaching NMS against torchvision.ops.nms, side by side in one run, on 100, 1,000,
+                   2,000 and 10,000 boxes, scattered and clustered; milliseconds and the ratio (value: the
+                   ratio on 2,000 scattered boxes)
     vlm            the multimodal LLM's offline recipe, stages 0-2 and the baselines (cpu: 3,000 scenes);
                    held-out question-answering exact match by type, baselines, parameters per part,
                    seconds per stage
@@ -38,6 +41,7 @@ from . import runtime
 from .classification import CifarFastRecipe, MnistRecipe, run_cifar_fast, train_mnist
 from .data import CACHE_DIR_ENV, DatasetNotFoundError, channel_mean_std, load_dataset
 from .data.shapes import SHAPES
+from .detection.nms_speed import time_nms
 from .detection.recipe import DetectorRecipe
 from .detection.run import run_ssd_shapes, run_yolo_shapes
 from .models import CompactMNIST, count_parameters
@@ -120,6 +124,17 @@ def bench_ssd() -> dict[str, Any]:
     return _bench_detector("ssd")
 
 
+def bench_nms() -> dict[str, Any]:
+    rows, secs = _timed(lambda: time_nms(repeats=7))
+    if not all(r.equal for r in rows):
+        raise RuntimeError("the teaching NMS disagreed with torchvision's on a timing set")
+    headline = next(r for r in rows if r.boxes == 2_000 and r.kind == "uniform")
+    return {"metric": "slowdown_vs_torchvision_2000_uniform", "value": round(headline.ratio, 2),
+            "rows": [{"boxes": r.boxes, "kind": r.kind, "kept": r.kept, "ours_ms": round(r.ours_ms, 3),
+                      "torchvision_ms": round(r.torchvision_ms, 3), "ratio": round(r.ratio, 2)} for r in rows],
+            "iou_threshold": 0.45, "repeats": 7, "statistic": "median", "seconds": round(secs, 1)}
+
+
 def bench_vlm() -> dict[str, Any]:
     run = run_vlm(progress=False)
     m = run.metrics
@@ -148,6 +163,7 @@ TASKS: dict[str, Callable[[], dict[str, Any]]] = {
     "yolo": bench_yolo,
     "ssd": bench_ssd,
     "mnist": bench_mnist,
+    "nms": bench_nms,
     "data-cifar10": bench_data_cifar10,
     "data-mnist": bench_data_mnist,
     "channel-stats": bench_channel_stats,

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHES = ("data-mnist", "mnist", "cifar", "yolo", "ssd", "vlm")
+BENCHES = ("data-mnist", "nms", "mnist", "cifar", "yolo", "ssd", "vlm")
 RESULTS = ROOT / "course_utils" / "results" / "gpu_check.json"
 
 

@@ -108,34 +108,71 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     return inter / union
 
 
-def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
+def _suppresses(kept: Tensor, candidates: Tensor, iou_threshold: float) -> Tensor:
+    """``Tensor[K, C]`` bool: does kept box k overlap candidate c by IoU > ``iou_threshold``?
+
+    The same arithmetic as :func:`box_iou` (so the same floats as torchvision's),
+    without its checks and with in-place steps: NMS calls it once per block.
+    """
+    x0 = torch.maximum(kept[:, None, 0], candidates[None, :, 0])
+    x1 = torch.minimum(kept[:, None, 2], candidates[None, :, 2])
+    y0 = torch.maximum(kept[:, None, 1], candidates[None, :, 1])
+    y1 = torch.minimum(kept[:, None, 3], candidates[None, :, 3])
+    inter = (x1 - x0).clamp_(min=0).mul_((y1 - y0).clamp_(min=0))  # (K, C)
+    area_k = (kept[:, 2] - kept[:, 0]) * (kept[:, 3] - kept[:, 1])
+    area_c = (candidates[:, 2] - candidates[:, 0]) * (candidates[:, 3] - candidates[:, 1])
+    union = (area_k[:, None] + area_c[None, :]).sub_(inter)
+    return inter.div_(union) > iou_threshold
+
+
+def nms(boxes: Tensor, scores: Tensor, iou_threshold: float, block: int = 256) -> Tensor:
     """Non-maximum suppression: ``Tensor[K]`` int64 indices of the kept boxes, by decreasing score.
 
     Greedy, as ``torchvision.ops.nms``: take the highest-scoring box left, keep it,
     drop every remaining box whose IoU with it exceeds ``iou_threshold``; repeat.
     Ties in score keep the order of a stable sort (the earlier box first).
 
+    The boxes are visited in score order, ``block`` at a time (torchvision's CUDA
+    kernel also works in blocks, of 64 boxes; on a 2-core CPU 256 was fastest over
+    ``bench nms``'s box sets). For each block:
+
+    1. one IoU matrix against every box kept so far drops the candidates that an
+       earlier, higher-scoring box suppresses, all at once;
+    2. the survivors run the greedy rule among themselves, on a small
+       ``block x block`` matrix: walking its overlapping pairs in rank order, a
+       pair drops its later box only if its earlier box is still in.
+
+    So no ``N x N`` matrix is built, and the Python loop runs over the overlapping
+    pairs of one block's survivors only. The result is the same as the one-box-at-a-time rule above.
+
     Raises:
         TypeError: ``boxes`` or ``scores`` is not a tensor.
-        ValueError: invalid xyxy boxes, ``scores`` not finite float ``Tensor[N]``, or ``iou_threshold``
-            outside [0, 1].
+        ValueError: invalid xyxy boxes, ``scores`` not finite float ``Tensor[N]``, ``iou_threshold``
+            outside [0, 1], or ``block`` not a positive int (TypeError if not an int).
     """
     _check_xyxy(boxes)
     validate.tensor(scores, "scores", shape=(len(boxes),), dtype="float", finite=True, hint="(one score per box)")
     if not isinstance(iou_threshold, (int, float)) or not 0 <= iou_threshold <= 1:
         raise ValueError(f"iou_threshold must be a number in [0, 1], got {iou_threshold!r}")
-    if len(boxes) == 0:
-        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    validate.positive_int(block, "block")
     order = scores.argsort(descending=True, stable=True)
-    iou = box_iou(boxes[order], boxes[order])  # (N, N), in score order
-    suppressed = torch.zeros(len(order), dtype=torch.bool, device=boxes.device)
-    keep = []
-    for i in range(len(order)):  # the loop is over boxes; each step is vectorised over the rest
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        suppressed |= iou[i] > iou_threshold
-    return order[torch.tensor(keep, device=boxes.device)]
+    ranked = boxes.detach()[order]  # row r is the r-th best box
+    kept = torch.zeros(0, dtype=torch.long, device=boxes.device)  # ranks of the kept boxes
+    for start in range(0, len(ranked), block):
+        candidates = torch.arange(start, min(start + block, len(ranked)), device=boxes.device)
+        if len(kept):  # step 1: a box kept in an earlier block suppresses these candidates
+            beaten = _suppresses(ranked[kept], ranked[candidates], iou_threshold).any(0)
+            candidates = candidates[~beaten]
+        # Step 2: the greedy rule within the block. List the overlapping pairs (i, j), i ranked
+        # before j, in order of i; a pair drops j only if i itself is still in.
+        pairs = _suppresses(ranked[candidates], ranked[candidates], iou_threshold).triu(1).nonzero()
+        dropped: set[int] = set()
+        for i, j in pairs.tolist():
+            if i not in dropped:
+                dropped.add(j)
+        survivors = [i for i in range(len(candidates)) if i not in dropped]
+        kept = torch.cat([kept, candidates[survivors]])
+    return order[kept]
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: float) -> Tensor:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from course_utils.data.shapes import make_scene
-from course_utils.detection import anchors, boxes, metrics, ssd, train, yolo
+from course_utils.detection import anchors, boxes, metrics, nms_speed, ssd, train, yolo
 from course_utils.detection.recipe import DetectorRecipe
 from course_utils.detection.run import run_ssd_shapes, run_yolo_shapes, trained_yolo_model
 from course_utils.runtime import FLOAT32
@@ -68,6 +68,17 @@ CASES = [
          "unknown box format 'yolo'"),
     Case("a list of boxes", boxes.box_area, lambda: boxes.box_area([[0.0, 0.0, 1.0, 1.0]]), TypeError,
          r"boxes must be Tensor\[N, 4\]"),
+    Case("a zero block size for NMS", boxes.nms, lambda: boxes.nms(OK_BOX, torch.ones(1), 0.5, block=0), ValueError,
+         "block must be a positive int"),
+    # the NMS timing
+    Case("an unknown kind of box set", nms_speed.nms_boxes, lambda: nms_speed.nms_boxes(10, "dense"), ValueError,
+         r"kind must be one of \('uniform', 'clustered'\)"),
+    Case("no boxes to time", nms_speed.nms_boxes, lambda: nms_speed.nms_boxes(0), ValueError,
+         "n must be a positive int"),
+    Case("one size where a list is meant", nms_speed.time_nms, lambda: nms_speed.time_nms(100), TypeError,
+         "sizes must be a list of int"),
+    Case("zero repeats", nms_speed.time_nms, lambda: nms_speed.time_nms([10], repeats=0), ValueError,
+         "repeats must be a positive int"),
     Case("float labels into batched NMS", boxes.batched_nms,
          lambda: boxes.batched_nms(OK_BOX, torch.ones(1), torch.zeros(1), 0.5), ValueError,
          r"labels must be Tensor\[1\] of integers"),

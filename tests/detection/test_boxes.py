@@ -53,6 +53,33 @@ def test_nms_equals_torchvision(seed, threshold):
                        tvops.batched_nms(boxes, scores, labels, threshold))
 
 
+@pytest.mark.parametrize("kind", ["uniform", "clustered"])
+@pytest.mark.parametrize("block", [1, 7, 256, 5000])
+def test_nms_across_blocks_equals_torchvision(kind, block):
+    # 600 boxes: many blocks, a block of one box, one block holding everything
+    from course_utils.detection.nms_speed import nms_boxes
+
+    boxes, scores = nms_boxes(600, kind, seed=4)
+    for threshold in (0.0, 0.45, 1.0):
+        assert torch.equal(nms(boxes, scores, threshold, block=block), tvops.nms(boxes, scores, threshold))
+
+
+def test_nms_ties_across_a_block_boundary():
+    # ten copies of one box with one score: only the first survives, whichever block the rest fall in
+    boxes = torch.tensor([[0.0, 0, 10, 10]]).repeat(10, 1)
+    scores = torch.full((10,), 0.5)
+    assert nms(boxes, scores, 0.5, block=3).tolist() == [0] == tvops.nms(boxes, scores, 0.5).tolist()
+
+
+def test_nms_timing_rows():
+    from course_utils.detection.nms_speed import time_nms
+
+    rows = time_nms([5, 30], repeats=1)
+    assert [(r.boxes, r.kind) for r in rows] == [(5, "uniform"), (30, "uniform"), (5, "clustered"), (30, "clustered")]
+    assert all(r.equal and 1 <= r.kept <= r.boxes and r.ours_ms > 0 and r.torchvision_ms > 0 for r in rows)
+    assert rows[0].ratio == rows[0].ours_ms / rows[0].torchvision_ms
+
+
 def test_nms_ties_and_empty_inputs():
     boxes = torch.tensor([[0.0, 0, 10, 10], [1.0, 1, 11, 11], [50.0, 50, 60, 60]])
     scores = torch.tensor([0.9, 0.9, 0.5])  # a tie: the earlier box wins
