@@ -12,7 +12,8 @@ Tasks:
                    net, about 120 s on 2 cores, where the chapter trains 2; gpu: a ResNet-9-like net, 16 epochs); accuracy with
                    and without test-time flips, on all 10,000 test images
     yolo           train the small YOLOv2 on the shapes world (cpu: 6,000 scenes, 7 epochs; gpu:
-                   20,000 and 30); mAP@0.5 and per-class AP on the test split, inference ms/image
+                   20,000 and 30); VOC mAP@0.5 and COCO mAP@[.5:.95] and @0.75, per-class AP on the
+                   test split, inference ms/image
     ssd            train the small SSD on the shapes world (cpu: 6,000 scenes, 6 epochs; gpu: 20,000
                    and 30); the same measurements as yolo
     mnist          train the compact MNIST network (fewer than 20,000 parameters) on the
@@ -110,7 +111,9 @@ def _bench_detector(name: str) -> dict[str, Any]:
     recipe = {"yolo": DetectorRecipe.yolo, "ssd": DetectorRecipe.ssd}[name]()
     run = {"yolo": run_yolo_shapes, "ssd": run_ssd_shapes}[name](recipe, progress=False)
     return {"metric": "map@0.5", "value": round(run.metrics["map"], 4),
+            "map@[.5:.95]": round(run.metrics["map_50_95"], 4), "map@0.75": round(run.metrics["map_75"], 4),
             "ap_per_class": {SHAPES[c]: round(v, 4) for c, v in run.metrics["ap"].items()},
+            "ap@[.5:.95]_per_class": {SHAPES[c]: round(v, 4) for c, v in run.metrics["ap_50_95"].items()},
             "parameters": count_parameters(run.model), "seconds": round(run.history.train_seconds, 1),
             "epochs": run.history.epochs, "test_images": len(run.test),
             "inference_ms_per_image": round(run.metrics["ms_per_image"], 2), "recipe": recipe.as_dict()}

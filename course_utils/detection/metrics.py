@@ -7,6 +7,13 @@ threshold and that box has not been claimed by a higher-scoring detection;
 otherwise it is a false positive. Precision and recall along that ranking give
 the precision-recall curve; AP summarises it, mAP averages AP over classes.
 
+COCO's protocol (Lin et al., 2014; its reference code is ``pycocotools``'
+``COCOeval``) differs in three ways, all in :func:`coco_map`: a detection claims
+the best *unclaimed* box of its class (VOC: its best box, claimed or not); AP is
+the mean interpolated precision at 101 recall points (0, 0.01, ..., 1); and the
+headline number averages AP over ten IoU thresholds, 0.50, 0.55, ..., 0.95, so
+loose boxes score less. At most 100 detections per image and class are counted.
+
 Predictions and targets are lists with one dict per image, as in torchvision's
 detection models: ``{"boxes": Tensor[N, 4] xyxy, "scores": Tensor[N], "labels": Tensor[N]}``
 and ``{"boxes": Tensor[M, 4], "labels": Tensor[M]}``.
@@ -16,11 +23,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from .. import validate
 from .boxes import box_iou
+
+INTERPOLATIONS = ("all-point", "11-point", "101-point")
+# COCO's IoU thresholds and recall points, the very floats pycocotools makes (numpy's linspace,
+# whose 0.29 is 29 * 0.01 = 0.29000000000000004: a recall of exactly 0.29 has not reached it).
+COCO_IOU_THRESHOLDS: tuple[float, ...] = tuple(np.linspace(0.5, 0.95, 10).tolist())
+RECALL_POINTS_101 = torch.from_numpy(np.linspace(0.0, 1.0, 101))
 
 
 def _check_batch(predictions: Sequence[dict], targets: Sequence[dict], iou_threshold: float) -> None:
@@ -119,15 +133,16 @@ def average_precision(precision: Tensor, recall: Tensor, interpolation: str = "a
 
     ``"all-point"`` (VOC 2010 on): interpolate precision as the best precision at any
     recall >= r, and integrate over recall exactly. ``"11-point"`` (VOC 2007): mean of
-    that interpolated precision at recall 0, 0.1, ..., 1.
+    that interpolated precision at recall 0, 0.1, ..., 1. ``"101-point"`` (COCO): mean,
+    over recall 0, 0.01, ..., 1, of the interpolated precision at the first detection
+    that reaches that recall (0 where none does), as ``pycocotools`` computes it.
 
     Raises:
         TypeError: ``precision`` or ``recall`` is not a tensor.
         ValueError: an unknown ``interpolation``, or the curves are not finite float ``Tensor[D]`` of one
             length.
     """
-    if interpolation not in ("all-point", "11-point"):
-        raise ValueError(f"interpolation must be 'all-point' or '11-point', got {interpolation!r}")
+    validate.choice(interpolation, "interpolation", INTERPOLATIONS)
     validate.tensor(precision, "precision", ndim=1, dtype="float", finite=True)
     validate.tensor(recall, "recall", shape=(len(precision),), dtype="float", finite=True,
                     hint="(one recall per precision, from precision_recall)")
@@ -136,6 +151,11 @@ def average_precision(precision: Tensor, recall: Tensor, interpolation: str = "a
     p = torch.cat([torch.zeros(1, dtype=torch.float64), precision.double(), torch.zeros(1, dtype=torch.float64)])
     r = torch.cat([torch.zeros(1, dtype=torch.float64), recall.double(), recall[-1:].double()])
     envelope = p.flip(0).cummax(0).values.flip(0)  # best precision at this recall or beyond
+    if interpolation == "101-point":
+        first = torch.searchsorted(recall.double().contiguous(), RECALL_POINTS_101, side="left")
+        reached = first < len(precision)  # first detection with recall >= r; none past the end
+        at = envelope[1:-1][first.clamp(max=len(precision) - 1)]
+        return float(torch.where(reached, at, torch.zeros_like(at)).mean())
     if interpolation == "11-point":
         points = torch.linspace(0, 1, 11, dtype=torch.float64)
         best = [envelope[r >= t].max().item() if (r >= t).any() else 0.0 for t in points]
@@ -176,6 +196,101 @@ def mean_average_precision(
         ap[c] = average_precision(precision, recall, interpolation)
         counts[c] = n_truth
     return {"map": float(sum(ap.values()) / len(ap)) if ap else float("nan"), "ap": ap, "n_truth": counts}
+
+
+def _coco_match(predictions: Sequence[dict], targets: Sequence[dict], label: int,
+                thresholds: Sequence[float], max_detections: int) -> tuple[Tensor, Tensor, int]:
+    """COCO's matching of one class: ``(scores Tensor[D] decreasing, hits Tensor[T, D] bool, n_truth)``.
+
+    Per image, the class's detections in score order (at most ``max_detections``) each claim
+    the unclaimed ground-truth box they overlap most, if that IoU reaches the threshold;
+    of equal overlaps the later box wins, as in ``pycocotools``.
+    """
+    scores, hits = [], []
+    n_truth = 0
+    for pred, truth in zip(predictions, targets, strict=True):
+        t_boxes = truth["boxes"][truth["labels"] == label].double()
+        n_truth += len(t_boxes)
+        sel = pred["labels"] == label
+        order = pred["scores"][sel].argsort(descending=True, stable=True)[:max_detections]
+        p_boxes, p_scores = pred["boxes"][sel][order].double(), pred["scores"][sel][order].double()
+        hit = [[False] * len(p_boxes) for _ in thresholds]
+        if len(t_boxes) and len(p_boxes):
+            iou = box_iou(p_boxes, t_boxes).tolist()  # (D_i, M_i), in float64 like pycocotools
+            for k, t in enumerate(thresholds):
+                claimed = [False] * len(t_boxes)
+                for d, row in enumerate(iou):
+                    best, g = min(t, 1 - 1e-10), -1
+                    for j, v in enumerate(row):  # the unclaimed box it overlaps most; of equals, the later
+                        if not claimed[j] and v >= best:
+                            best, g = v, j
+                    if g >= 0:
+                        hit[k][d], claimed[g] = True, True
+        scores.append(p_scores.cpu())
+        hits.append(torch.tensor(hit, dtype=torch.bool).view(len(thresholds), len(p_boxes)))
+    scores_t = torch.cat(scores) if scores else torch.zeros(0, dtype=torch.float64)
+    hits_t = torch.cat(hits, 1) if hits else torch.zeros(len(thresholds), 0, dtype=torch.bool)
+    order = scores_t.argsort(descending=True, stable=True)
+    return scores_t[order], hits_t[:, order], n_truth
+
+
+def coco_map(predictions: Sequence[dict], targets: Sequence[dict], max_detections: int = 100,
+             num_classes: int | None = None) -> dict:
+    """COCO's box mAP: AP at IoU 0.50, 0.55, ..., 0.95 with 101-point interpolation, averaged.
+
+    Equal to ``pycocotools``' ``COCOeval`` (and ``torchmetrics``' ``MeanAveragePrecision``)
+    for the "all areas" row, without crowd boxes.
+
+    Returns:
+        ``{"map": mAP@[.5:.95], "map_50": mAP@0.5, "map_75": mAP@0.75, "ap": {label: AP@[.5:.95]},
+        "ap_50": {label: AP@0.5}, "n_truth": {label: count}}``, over the classes with ground
+        truth in ``targets`` (the others cannot be recalled and do not count); with no ground
+        truth at all, the maps are NaN.
+
+    Raises:
+        TypeError: a dict's value is not a tensor, or ``max_detections`` not an int.
+        ValueError: as :func:`match_detections` (mismatched lengths, malformed dicts, NaN or
+            inverted boxes), or ``max_detections`` below 1.
+    """
+    _check_batch(predictions, targets, 0.5)
+    validate.positive_int(max_detections, "max_detections")
+    labels = set()
+    for t in targets:
+        labels.update(int(v) for v in t["labels"])
+    if num_classes is not None:
+        labels = {c for c in labels if c < num_classes}
+    per_threshold: dict[int, list[float]] = {}
+    counts = {}
+    for c in sorted(labels):
+        _, hits, n_truth = _coco_match(predictions, targets, c, COCO_IOU_THRESHOLDS, max_detections)
+        per_threshold[c] = [average_precision(*precision_recall(h, n_truth), "101-point") for h in hits]
+        counts[c] = n_truth
+    nan = float("nan")
+
+    def mean(values: list[float]) -> float:
+        return float(sum(values) / len(values)) if values else nan
+
+    ap = {c: mean(v) for c, v in per_threshold.items()}
+    return {"map": mean(list(ap.values())), "map_50": mean([v[0] for v in per_threshold.values()]),
+            "map_75": mean([v[5] for v in per_threshold.values()]), "ap": ap,
+            "ap_50": {c: v[0] for c, v in per_threshold.items()}, "n_truth": counts}
+
+
+def detection_scores(predictions: Sequence[dict], targets: Sequence[dict], iou_threshold: float = 0.5) -> dict:
+    """The course's report of a detector: VOC's mAP@``iou_threshold`` and COCO's mAPs, in one dict.
+
+    Returns:
+        :func:`mean_average_precision`'s ``map``, ``ap`` and ``n_truth``, plus :func:`coco_map`'s
+        ``map`` as ``map_50_95``, ``map_75``, and its per-class ``ap`` as ``ap_50_95``.
+
+    Raises:
+        TypeError: a dict's value is not a tensor.
+        ValueError: as :func:`match_detections`: mismatched lengths, malformed dicts, NaN boxes, or
+            ``iou_threshold`` outside (0, 1].
+    """
+    scores = mean_average_precision(predictions, targets, iou_threshold=iou_threshold)
+    coco = coco_map(predictions, targets)
+    return {**scores, "map_50_95": coco["map"], "map_75": coco["map_75"], "ap_50_95": coco["ap"]}
 
 
 def recall_by_size(predictions: Sequence[dict], targets: Sequence[dict], *, limit: float = 16.0,

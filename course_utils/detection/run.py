@@ -19,7 +19,8 @@ from ..training import History
 from .recipe import DetectorRecipe
 from .ssd import SmallSSD, SSDConfig, ssd_loss
 from .ssd import postprocess as ssd_postprocess
-from .train import PIXEL_MEAN, PIXEL_STD, DetectionData, evaluate_detector, scenes_to_data, train_detector
+from .metrics import detection_scores
+from .train import PIXEL_MEAN, PIXEL_STD, DetectionData, predict_detector, scenes_to_data, train_detector
 from .yolo import YoloConfig, YoloV2, build_targets, yolo_loss
 from .yolo import postprocess as yolo_postprocess
 
@@ -37,7 +38,7 @@ class DetectorRun:
     config: YoloConfig | SSDConfig
     recipe: DetectorRecipe
     history: History  # train_loss and its parts per epoch
-    metrics: dict[str, Any]  # mean_average_precision's dict on the test split, plus "ms_per_image"
+    metrics: dict[str, Any]  # detection_scores' dict on the test split (VOC and COCO mAP), plus "ms_per_image"
     test: DetectionData
 
 
@@ -59,8 +60,9 @@ def _run_detector(model: nn.Module, config, recipe: DetectorRecipe, loss_fn: Cal
                              precision=training_precision(device), device=device, progress=progress, seed=recipe.seed)
     model = model.float().to(memory_format=torch.contiguous_format)
     start = time.perf_counter()
-    metrics = evaluate_detector(model, test, postprocess_fn, device=device)
-    metrics["ms_per_image"] = 1000 * (time.perf_counter() - start) / len(test)
+    predictions = predict_detector(model, test, postprocess_fn, device=device)
+    ms_per_image = 1000 * (time.perf_counter() - start) / len(test)
+    metrics = {**detection_scores(predictions, test.targets()), "ms_per_image": ms_per_image}
     return DetectorRun(model, config, recipe, history, metrics, test)
 
 
@@ -74,8 +76,9 @@ def run_yolo_shapes(recipe: DetectorRecipe | None = None, *, config: YoloConfig 
         train: the training :class:`~course_utils.detection.train.DetectionData`, if the
             caller has generated it already (it must hold the recipe's ``n_train`` scenes).
 
-    ``metrics`` is :func:`~course_utils.detection.metrics.mean_average_precision`'s dict plus
-    ``"ms_per_image"`` (inference, batch of 64, post-processing included).
+    ``metrics`` is :func:`~course_utils.detection.metrics.detection_scores`' dict (VOC mAP@0.5 as
+    ``map``, COCO mAP@[.5:.95] as ``map_50_95``) plus ``"ms_per_image"`` (inference, batch of 64,
+    post-processing included, scoring not).
 
     Raises:
         TypeError: ``recipe`` is not a :class:`DetectorRecipe`, ``config`` not a :class:`YoloConfig`, or

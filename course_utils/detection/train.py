@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .. import validate
 from ..runtime import FLOAT32, Precision
 from ..training import History, backward_step, one_cycle
-from .metrics import mean_average_precision
+from .metrics import detection_scores
 
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.25  # inputs are (x / 255 - 0.5) / 0.25: roughly zero-mean, unit scale
 
@@ -203,7 +203,11 @@ def predict_detector(model: nn.Module, data: DetectionData, postprocess_fn: Call
 
 def evaluate_detector(model: nn.Module, data: DetectionData, postprocess_fn: Callable[[Tensor], list[dict]],
                       *, iou_threshold: float = 0.5, device: torch.device | str = "cpu") -> dict:
-    """mAP@``iou_threshold`` (all-point AP) of the model's detections on ``data``.
+    """mAP@``iou_threshold`` (VOC, all-point AP) of the model's detections on ``data``, and COCO's mAPs.
+
+    Returns:
+        :func:`~course_utils.detection.metrics.detection_scores`' dict: VOC's ``map``, ``ap``,
+        ``n_truth``, and COCO's ``map_50_95`` (mAP@[.5:.95]), ``map_75``, ``ap_50_95``.
 
     Raises:
         TypeError: as :func:`predict_detector`.
@@ -211,4 +215,4 @@ def evaluate_detector(model: nn.Module, data: DetectionData, postprocess_fn: Cal
             :func:`mean_average_precision`'s contract.
     """
     predictions = predict_detector(model, data, postprocess_fn, device=device)
-    return mean_average_precision(predictions, data.targets(), iou_threshold=iou_threshold)
+    return detection_scores(predictions, data.targets(), iou_threshold=iou_threshold)
