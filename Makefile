@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 export COURSE_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: venv book test test-colab test-fast sync gpu-check gpu-wheels clean
+.PHONY: venv book book-force test test-colab test-fast sync gpu-check gpu-wheels clean
 
 venv: $(STAMP)
 
@@ -20,8 +20,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-## Build the website into _build/html, executing every chapter (CPU profile without a GPU).
+## Build the website into _build/html (CPU profile without a GPU). Incremental: a chapter runs
+## again only if its code cells changed, or if course_utils, the pins or the profile changed
+## (tools/book_cache.py); outputs come from _build/.jupyter_cache otherwise.
 book: $(STAMP)
+	$(BIN)/python tools/book_cache.py
+	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
+
+## The same build with every chapter executed again (the cache cleared first).
+book-force: $(STAMP)
+	$(BIN)/python tools/book_cache.py --clear
 	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 
 ## Run all tests: unit tests, pairing/TOC/Colab-link checks, the book build, nbval over notebooks/.
