@@ -3,7 +3,7 @@
 * :func:`count_parameters` -- weights and biases of a module.
 * :mod:`.tanh_cnn` -- the CIFAR-10 walk-through's fully connected network and small
   tanh CNN (3,738,506 vs 18,354 parameters).
-* :mod:`.mnist` -- the large-kernel MNIST network and the compact one (10,392 parameters).
+* :mod:`.mnist` -- the large-kernel MNIST network and the compact one (7,634 parameters).
 * :mod:`.ablation` -- a small CNN whose ingredients switch on one at a time.
 * :mod:`.design_target` -- the "85% with under 200,000 parameters" design exercise.
 * :mod:`.fast_resnet` -- the fast recipe's ResNet-9-style network.

