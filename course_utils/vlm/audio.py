@@ -190,6 +190,10 @@ class SphinxTranscriber:
     def __init__(self, grammar: str | None = "default") -> None:
         if grammar is not None:
             validate.instance(grammar, "grammar", str, "a JSGF grammar (str), 'default' or None")
+            if grammar != "default" and not grammar.lstrip().startswith("#JSGF"):
+                # checked here: PocketSphinx's C parser would echo the text to stdout before failing
+                raise ValueError(f"grammar is not a JSGF grammar (it must start with '#JSGF'), got "
+                                 f"{grammar[:40]!r}; see question_grammar() for one that is")
         try:
             from pocketsphinx import Decoder
         except ImportError as e:  # pragma: no cover
@@ -197,7 +201,10 @@ class SphinxTranscriber:
         import logging
 
         logging.getLogger("pocketsphinx").setLevel(logging.WARNING)
-        self.decoder = Decoder(samprate=SAMPLE_RATE, loglevel="ERROR")
+        # FATAL: PocketSphinx's C library writes ERROR lines straight to the process's stderr, for
+        # example when an utterance matches no sentence of the grammar, which is an empty transcript
+        # here, not a failure. Real failures still raise (a bad grammar, a missing model).
+        self.decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
         if grammar is not None:
             try:
                 self.decoder.add_jsgf_string("questions", question_grammar() if grammar == "default" else grammar)
