@@ -346,3 +346,14 @@ def test_nbval_waits_long_enough_for_a_finished_cells_outputs():
     module.pytest_collection_modifyitems([cell])
     assert cell.output_timeout == module.OUTPUT_TIMEOUT_S >= 30
     assert "notebooks" in (ROOT / ".ci" / "colab" / "run").read_text()  # the Colab lane copies the folder
+
+
+@pytest.mark.book
+def test_pages_declare_each_script_once(built_site: Path):
+    # sphinx-thebe's config script was added twice per page: "Identifier 'THEBE_JS_URL' has already
+    # been declared" in the browser (_ext/page_scripts.py drops the repeat)
+    for page in ("book/03_receptive_fields.html", "book/09_multimodal_llm.html", "index.html"):
+        html = (built_site / page).read_text()
+        assert html.count("const THEBE_JS_URL") <= 1, page
+        scripts = re.findall(r'<script src="([^"]+)"', html)
+        assert len(scripts) == len(set(scripts)), page
