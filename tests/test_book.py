@@ -357,3 +357,14 @@ def test_pages_declare_each_script_once(built_site: Path):
         assert html.count("const THEBE_JS_URL") <= 1, page
         scripts = re.findall(r'<script src="([^"]+)"', html)
         assert len(scripts) == len(set(scripts)), page
+
+
+@pytest.mark.book
+def test_maths_is_served_by_the_site_itself(built_site: Path):
+    # MathJax from a CDN left raw \( ... \) on every page of a site built or read offline
+    html = (built_site / "book" / "03_receptive_fields.html").read_text()
+    assert '<script defer="defer" src="../_static/mathjax/tex-mml-chtml.js"></script>' in html
+    assert "cdn.jsdelivr.net/npm/mathjax" not in html
+    mathjax = built_site / "_static" / "mathjax"
+    assert (mathjax / "tex-mml-chtml.js").stat().st_size > 500_000
+    assert (mathjax / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff").is_file()
