@@ -368,3 +368,12 @@ def test_maths_is_served_by_the_site_itself(built_site: Path):
     mathjax = built_site / "_static" / "mathjax"
     assert (mathjax / "tex-mml-chtml.js").stat().st_size > 500_000
     assert (mathjax / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff").is_file()
+
+
+@pytest.mark.book
+def test_pages_load_the_course_stylesheet(built_site: Path):
+    # _static/course.css lets inline code wrap and wide display maths scroll on a phone (390 px)
+    html = (built_site / "book" / "09_multimodal_llm.html").read_text()
+    assert re.search(r'<link rel="stylesheet" type="text/css" href="../_static/course.css\?v=\w+"', html)
+    css = (built_site / "_static" / "course.css").read_text()
+    assert "overflow-wrap: anywhere" in css and 'mjx-container[jax="CHTML"][display="true"]' in css
