@@ -377,3 +377,20 @@ def test_pages_load_the_course_stylesheet(built_site: Path):
     assert re.search(r'<link rel="stylesheet" type="text/css" href="../_static/course.css\?v=\w+"', html)
     css = (built_site / "_static" / "course.css").read_text()
     assert "overflow-wrap: anywhere" in css and 'mjx-container[jax="CHTML"][display="true"]' in css
+
+
+@pytest.mark.book
+def test_the_site_ships_each_chapters_notebook_and_a_zip_of_all(built_site: Path):
+    import zipfile
+
+    chapters = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert len(chapters) == 9
+    for name in chapters:
+        assert (built_site / "notebooks" / name).read_bytes() == (ROOT / "notebooks" / name).read_bytes()
+    with zipfile.ZipFile(built_site / "notebooks.zip") as archive:
+        assert sorted(archive.namelist()) == [f"notebooks/{n}" for n in chapters]
+    html = (built_site / "book" / "07_detection_yolo.html").read_text()
+    assert '<a href="../notebooks/07_detection_yolo.ipynb" download>download the notebook</a>' in html
+    menu = re.search(r'<a href="([^"]+)"[^>]*\n?\s*class="btn btn-sm btn-download-notebook-button', html)
+    assert menu and menu.group(1) == "../notebooks/07_detection_yolo.ipynb"
+    assert "btn-download-notebook-button" not in (built_site / "book" / "intro.html").read_text()
