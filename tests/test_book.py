@@ -394,3 +394,84 @@ def test_the_site_ships_each_chapters_notebook_and_a_zip_of_all(built_site: Path
     menu = re.search(r'<a href="([^"]+)"[^>]*\n?\s*class="btn btn-sm btn-download-notebook-button', html)
     assert menu and menu.group(1) == "../notebooks/07_detection_yolo.ipynb"
     assert "btn-download-notebook-button" not in (built_site / "book" / "intro.html").read_text()
+
+
+BROWSER = ROOT / "tests" / "browser"
+SEARCH_TERMS = {"Sobel": "02_convolutions", "PocketSphinx": "09_multimodal_llm"}  # each in one chapter only
+
+
+def _browser_missing() -> str | None:
+    import os
+    import shutil
+
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (BROWSER / "node_modules" / "playwright-core").is_dir():
+        return "playwright-core is not installed (npm install --prefix tests/browser)"
+    if not Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")).is_file():
+        return "Chromium is not installed (apt-get install chromium, or set COURSE_CHROMIUM)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_report(built_site: Path) -> dict:
+    """Every page of the site, served on 127.0.0.1, opened in headless Chromium at 1280 and 390 px."""
+    import functools
+    import http.server
+    import os
+    import threading
+
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("COURSE_BROWSER_TESTS") == "1":  # .ci/run sets it: there the browser must run
+            pytest.fail(f"browser tests required, but {missing}")
+        pytest.skip(missing)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # no line per request in the test's output
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    pages = ["index.html"] + sorted(str(p.relative_to(built_site)) for p in (built_site / "book").glob("*.html"))
+    try:
+        out = subprocess.run(["node", str(BROWSER / "pages.js"), base, *pages], capture_output=True, text=True,
+                             timeout=600, env={**os.environ, "COURSE_SEARCH_TERMS": ",".join(SEARCH_TERMS)})
+    finally:
+        server.shutdown()
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    report["base"] = base
+    return report
+
+
+@pytest.mark.book
+def test_every_page_in_a_browser_has_no_errors_loads_its_images_and_renders_its_maths(browser_report):
+    base = browser_report["base"]
+    assert len(browser_report["pages"]) >= 14
+    problems = []
+    for name, views in browser_report["pages"].items():
+        for view, seen in views.items():
+            where = f"{name} ({view})"
+            problems += [f"{where}: script error {e}" for e in seen["errors"]]
+            problems += [f"{where}: failed request {u}" for u in seen["failed"] if u.startswith(base)]
+            for img in seen["images"]:
+                if not img["loaded"] or not img["alt"]:
+                    problems.append(f"{where}: image {img['src']} loaded={img['loaded']} alt={img['alt']!r}")
+            if seen["mathSource"] and (not seen["mathRendered"] or seen["rawDelimiters"]):
+                problems.append(f"{where}: maths not rendered ({seen['mathRendered']} rendered of "
+                                f"{seen['mathSource']}, {seen['rawDelimiters']} raw delimiters)")
+            if view == "phone" and seen["scrollWidth"] > seen["clientWidth"]:
+                problems.append(f"{where}: {seen['scrollWidth']} px wide on a {seen['clientWidth']} px screen")
+    assert not problems, "\n".join(problems)
+    chapter3 = browser_report["pages"]["book/03_receptive_fields.html"]["desktop"]
+    assert chapter3["mathRendered"] >= 10  # the check above is not vacuous: this page is full of maths
+
+
+@pytest.mark.book
+def test_search_finds_the_one_chapter_with_a_term(browser_report):
+    for term, chapter in SEARCH_TERMS.items():
+        hits = browser_report["search"][term]
+        assert any(chapter in h for h in hits), (term, hits)
+        assert not any("01_pixels" in h for h in hits), (term, hits)
