@@ -8,9 +8,14 @@ Tasks:
     data-cifar10   decode the CIFAR-10 mirror from scratch (empty cache), then load it cached
     data-mnist     load MNIST train and test
     channel-stats  per-channel mean/std over the CIFAR-10 training set
-    cifar          the fast CIFAR-10 recipe on the active profile (cpu: 5 epochs of a 0.39 M-parameter
-                   net, about 120 s on 2 cores, where the chapter trains 2; gpu: a ResNet-9-like net, 16 epochs); accuracy with
-                   and without test-time flips, on all 10,000 test images
+    cifar          the fast CIFAR-10 recipe on the active profile (cpu: 5 epochs of a 0.29 M-parameter
+                   airbench-style net, about 150 s on 2 cores, where the chapter trains 2; gpu: airbench94's
+                   widths, 10 epochs); accuracy with one view, with flips, and with airbench's six views,
+                   on all 10,000 test images
+    cifar-ablation the fast recipe's ideas one at a time, each trained for the bench's epochs in one run
+                   (the first edition's net and loop, then the airbench net with a learned first layer,
+                   + patch whitening, + alternating flips, + lookahead), and the training throughput of
+                   float32/bfloat16 by NCHW/channels_last
     yolo           train the small YOLOv2 on the shapes world (cpu: 6,000 scenes, 7 epochs; gpu:
                    20,000 and 30); VOC mAP@0.5 and COCO mAP@[.5:.95] and @0.75, per-class AP on the
                    test split, inference ms/image
@@ -29,14 +34,18 @@ Tasks:
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
+
+import torch
 
 from . import runtime
 from .classification import CifarFastRecipe, MnistRecipe, run_cifar_fast, train_mnist
@@ -45,7 +54,7 @@ from .data.shapes import SHAPES
 from .detection.nms_speed import time_nms
 from .detection.recipe import DetectorRecipe
 from .detection.run import run_ssd_shapes, run_yolo_shapes
-from .models import CompactMNIST, count_parameters
+from .models import AIRBENCH_CPU, AirbenchConfig, AirbenchNet, CompactMNIST, FastCifarConfig, count_parameters
 from .vlm.probe import patch_probe
 from .vlm.run import run_vlm
 
@@ -95,17 +104,92 @@ def bench_mnist() -> dict[str, Any]:
             "seconds": round(history.train_seconds, 1), "epochs": recipe.epochs, "recipe": recipe.as_dict()}
 
 
+def _cifar_source() -> str:
+    source = load_dataset("cifar10", "test").source
+    return ("torchvision original" if source == "download" or source.endswith("batches-py")
+            else f"JPEG mirror ({source})")
+
+
+def _cifar_row(recipe: CifarFastRecipe) -> dict[str, Any]:
+    run = run_cifar_fast(recipe, progress=False)
+    return {**{k: round(v, 4) for k, v in run.scores.items()}, "parameters": count_parameters(run.model),
+            "seconds": round(run.history.train_seconds, 1), "epochs": run.history.epochs,
+            "precision": run.precision.name}
+
+
 def bench_cifar() -> dict[str, Any]:
     base = CifarFastRecipe.for_profile()
     recipe = base.replace(epochs=base.bench_epochs)  # the most the 150 s budget allows; the chapter trains fewer
-    run = run_cifar_fast(recipe, progress=False)
-    source = load_dataset("cifar10", "test").source
-    return {"metric": "test_accuracy", "value": round(run.scores["test_accuracy"], 4),
-            "test_accuracy_tta": round(run.scores["test_accuracy_tta"], 4), "parameters": count_parameters(run.model),
-            "seconds": round(run.history.train_seconds, 1), "epochs": run.history.epochs,
-            "precision": run.precision.name, "recipe": recipe.as_dict(),
-            "data_source": "torchvision original" if source == "download" or source.endswith("batches-py")
-            else f"JPEG mirror ({source})"}
+    row = _cifar_row(recipe)
+    return {"metric": "test_accuracy", "value": row["test_accuracy"], **row, "recipe": recipe.as_dict(),
+            "data_source": _cifar_source()}
+
+
+CIFAR_ABLATION = (
+    ("first edition: ResNet-9-style net, random flips, batch 256, lr 0.2",
+     {"config": FastCifarConfig(), "batch_size": 256, "lr": 0.2, "flip": "random", "lookahead": False}),
+    ("airbench-style net, learned first layer, random flips", {"whiten": False, "flip": "random", "lookahead": False}),
+    ("+ patch-whitening first layer (frozen)", {"flip": "random", "lookahead": False}),
+    ("+ alternating flips, reflect-padded shifts", {"lookahead": False}),
+    ("+ lookahead (the recipe)", {}),
+)
+"""``bench cifar-ablation``'s rows: a name and the changes to the profile's fast recipe."""
+
+
+def _cifar_throughput(config: AirbenchConfig, batch_size: int = 512, steps: int = 6) -> list[dict[str, Any]]:
+    """Training images per second of :class:`AirbenchNet` in float32/bfloat16 by NCHW/channels_last.
+
+    Random inputs, SGD with Nesterov momentum, ``steps`` timed steps after two warm-up steps,
+    on the active device. bfloat16 rows only where :func:`runtime.training_precision` offers it.
+    """
+    device = torch.device(runtime.get_device())
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    rows = []
+    precisions = [runtime.FLOAT32] + [p for p in [runtime.training_precision(device)] if p.mixed]
+    for precision in precisions:
+        for channels_last in (False, True):
+            torch.manual_seed(0)
+            model = AirbenchNet(config).to(device)
+            fmt = torch.channels_last if channels_last else torch.contiguous_format
+            model = model.to(memory_format=fmt)
+            opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+            x = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=fmt)
+            y = torch.randint(0, config.num_classes, (batch_size,), device=device)
+
+            def step() -> None:
+                with precision.autocast(device.type):
+                    loss = torch.nn.functional.cross_entropy(model(x).float(), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+            for _ in range(2):
+                step()
+            sync()
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            sync()
+            secs = time.perf_counter() - start
+            rows.append({"precision": precision.name, "memory_format": "channels_last" if channels_last else "NCHW",
+                         "images_per_second": round(steps * batch_size / secs)})
+    return rows
+
+
+def bench_cifar_ablation() -> dict[str, Any]:
+    base = CifarFastRecipe.for_profile()
+    base = base.replace(epochs=base.bench_epochs)
+    rows = [{"row": name, **_cifar_row(base.replace(**changes))} for name, changes in CIFAR_ABLATION]
+    final = rows[-1]
+    return {"metric": "test_accuracy", "value": final["test_accuracy"], "rows": rows,
+            "throughput": _cifar_throughput(base.config if isinstance(base.config, AirbenchConfig) else AIRBENCH_CPU,
+                                            base.batch_size),
+            "seconds": round(sum(r["seconds"] for r in rows), 1), "recipe": base.as_dict(),
+            "data_source": _cifar_source()}
 
 
 def _bench_detector(name: str) -> dict[str, Any]:
@@ -164,6 +248,7 @@ def bench_vlm() -> dict[str, Any]:
 TASKS: dict[str, Callable[[], dict[str, Any]]] = {
     "vlm": bench_vlm,
     "cifar": bench_cifar,
+    "cifar-ablation": bench_cifar_ablation,
     "yolo": bench_yolo,
     "ssd": bench_ssd,
     "mnist": bench_mnist,
@@ -185,8 +270,23 @@ def run(task: str) -> dict[str, Any]:
         raise ValueError(f"unknown benchmark task {task!r}; valid tasks: {sorted(TASKS)}")
     record = {"task": task, **TASKS[task]()}
     record.update(device=str(runtime.get_device()), profile=runtime.get_profile(),
-                  machine=f"{platform.machine()}, {os.cpu_count()} cores", torch=__import__("torch").__version__)
+                  machine=f"{platform.machine()}, {os.cpu_count()} cores", torch=torch.__version__,
+                  python=platform.python_version(), commit=_commit(),
+                  measured_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     return record
+
+
+def _commit() -> str:
+    """The checkout's commit (``+dirty`` if the package's code has uncommitted changes), or ``"unknown"`` outside git."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."], cwd=here,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=sorted(TASKS), help="what to measure")
+    parser.add_argument("--save", action="store_true",
+                        help="also write the record to the package's results/<task>.json, where chapters read it")
     args = parser.parse_args(argv)
     try:
         record = run(args.task)
@@ -209,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unexpected {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     print(json.dumps(record))
+    if args.save:
+        path = runtime.results_path(args.task)
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"saved to {path}", file=sys.stderr)
     return 0
 
 

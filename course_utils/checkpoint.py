@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from .data import cache_dir
-from .models import (CompactConfig, CompactMNIST, DesignConfig, DesignTargetNet, FastCifarConfig, FastCifarNet,
-                     fully_connected_cifar, large_kernel_mnist, tanh_cnn)
+from .models import (AirbenchConfig, AirbenchNet, CompactConfig, CompactMNIST, DesignConfig, DesignTargetNet,
+                     FastCifarConfig, FastCifarNet, fully_connected_cifar, large_kernel_mnist, tanh_cnn)
 from .runtime import get_profile
 from . import validate
 
@@ -107,6 +107,7 @@ ARCHITECTURES = {
     "large_kernel_mnist": large_kernel_mnist,
     "compact_mnist": config_builder(CompactMNIST, CompactConfig),
     "fast_cifar": config_builder(FastCifarNet, FastCifarConfig),
+    "airbench_cifar": config_builder(AirbenchNet, AirbenchConfig),
     "design_cifar": config_builder(DesignTargetNet, DesignConfig),
 }
 """The classifiers a checkpoint can name (the default registry of :func:`save_checkpoint` and :func:`load_checkpoint`)."""

@@ -24,7 +24,8 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -344,6 +345,63 @@ def gpu_timing(chapter: str, results: str | os.PathLike | None = None) -> str:
     if task.get("status") == "skipped":
         return f"gpu profile: not yet timed on a GPU (the GPU check of {when} ran out of time before it)"
     return f"gpu profile: {task.get('status')} after {task.get('seconds', 0):.0f} s {where}: {task.get('error', '')}"
+
+
+# ------------------------------------------------------------------ measured benchmarks
+
+RESULT_KEYS = ("task", "metric", "value", "machine", "torch", "commit", "measured_at")
+"""What every saved benchmark record holds: what was measured, where, with what, and when."""
+
+
+def results_path(task: str) -> Path:
+    """Where ``python -m course_utils.bench TASK --save`` writes its record: the package's ``results/TASK.json``.
+
+    Raises:
+        TypeError: ``task`` is not a str.
+        ValueError: ``task`` is not letters, digits, ``-`` and ``_``.
+    """
+    from importlib.resources import files
+
+    if not isinstance(task, str):
+        raise TypeError(f"task must be a benchmark task's name (str), got {task!r}")
+    if not task or not task.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"a task name is letters, digits, '-' and '_', got {task!r}")
+    return Path(str(files("course_utils") / "results")) / f"{task}.json"
+
+
+def measured(task: str, path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """A saved benchmark record (``bench TASK --save``), for a chapter that quotes it.
+
+    Args:
+        task: the benchmark task, e.g. ``"cifar-ablation"``.
+        path: the file (default: :func:`results_path` of ``task``).
+
+    Returns:
+        The record: the task's own fields and :data:`RESULT_KEYS` (machine, torch, commit, time).
+
+    Raises:
+        TypeError: ``task`` is not a str.
+        FileNotFoundError: no record was saved (the message gives the command that makes one).
+        ValueError: the file is not JSON, is another task's, or lacks one of :data:`RESULT_KEYS`.
+    """
+    import json
+
+    file = Path(path) if path is not None else results_path(task)
+    if not file.is_file():
+        raise FileNotFoundError(f"no saved {task!r} benchmark at {file}: run `python -m course_utils.bench {task} "
+                                f"--save` to measure it")
+    try:
+        record = json.loads(file.read_text())
+    except ValueError as e:
+        raise ValueError(f"{file} is not a benchmark record (JSON): {e}") from e
+    if not isinstance(record, dict):
+        raise ValueError(f"{file} is not a benchmark record: expected a JSON object, got {type(record).__name__}")
+    missing = [k for k in RESULT_KEYS if k not in record]
+    if missing:
+        raise ValueError(f"{file} lacks {missing}: a benchmark record holds {list(RESULT_KEYS)}")
+    if record["task"] != task:
+        raise ValueError(f"{file} is the record of task {record['task']!r}, not {task!r}")
+    return record
 
 
 # ------------------------------------------------------------------ a chapter's set-up

@@ -112,6 +112,7 @@ def train_one_epoch(
     *,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     scaler: torch.amp.GradScaler | None = None,
+    after_step: Callable[[], None] | None = None,
     progress: bool | str = False,
 ) -> tuple[float, float]:
     """One pass over ``loader``, updating the model after every batch.
@@ -121,6 +122,7 @@ def train_one_epoch(
         scaler: a ``GradScaler`` for float16 training (see
             :meth:`course_utils.runtime.Precision.scaler`): the loss is scaled before the
             backward pass and the step is skipped when the gradients overflowed.
+        after_step: called after every optimiser (and scheduler) step, e.g. :meth:`Lookahead.step`.
         progress: show a tqdm bar (a string is used as its description).
 
     Returns:
@@ -147,6 +149,8 @@ def train_one_epoch(
         backward_step(loss, optimizer, scaler)
         if scheduler is not None:
             scheduler.step()
+        if after_step is not None:
+            after_step()
         n = len(y)
         total_loss += loss.item() * n
         correct += int((logits.argmax(dim=1) == y).sum())
@@ -259,11 +263,13 @@ def fit(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     eval_loss_fn: LossFn = F.cross_entropy,
     scaler: torch.amp.GradScaler | None = None,
+    after_step: Callable[[], None] | None = None,
     progress: bool = True,
 ) -> History:
     """Train for ``epochs`` epochs, evaluating after each; show one progress bar over epochs.
 
-    ``scaler`` is passed to :func:`train_one_epoch` (float16 training).
+    ``scaler`` and ``after_step`` are passed to :func:`train_one_epoch` (float16 training;
+    a hook after every step, such as :meth:`Lookahead.step`).
 
     Returns:
         The :class:`History` (validation lists stay empty without ``val_loader``).
@@ -279,7 +285,7 @@ def fit(
     for epoch in bar:
         start = time.perf_counter()
         loss, acc = train_one_epoch(model, train_loader, optimizer, loss_fn, scheduler=scheduler, scaler=scaler,
-                                    progress=f"epoch {epoch + 1}" if progress else False)
+                                    after_step=after_step, progress=f"epoch {epoch + 1}" if progress else False)
         history.seconds.append(time.perf_counter() - start)
         history.train_loss.append(loss)
         history.train_acc.append(acc)
@@ -293,13 +299,75 @@ def fit(
     return history
 
 
+class Lookahead:
+    """Lookahead on the weights, as airbench schedules it: every ``every`` steps, pull towards a slow copy.
+
+    Zhang et al.'s Lookahead (*Lookahead Optimizer: k steps forward, 1 step back*, 2019)
+    keeps slow weights ``s`` and, every ``k`` steps of the inner optimiser on the fast
+    weights ``w``, sets ``s <- d * s + (1 - d) * w`` and restarts from ``w <- s``. Jordan's
+    airbench grows ``d`` during training, ``d = base ** every * (t / T) ** 3`` at step
+    ``t`` of ``T``, so early steps move freely and late ones are averaged; after the last
+    step :meth:`finish` leaves the model at the slow weights. Batch-norm running
+    statistics are averaged like the weights (every floating-point tensor of the state).
+
+    Args:
+        model: the model the optimiser trains.
+        total_steps: ``T``, the optimiser steps of the whole run.
+        every: ``k``.
+        base: ``d``'s per-step base (airbench: 0.95).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or a count not an int.
+        ValueError: ``total_steps`` or ``every`` is not positive, or ``base`` outside (0, 1).
+    """
+
+    def __init__(self, model: nn.Module, total_steps: int, *, every: int = 5, base: float = 0.95) -> None:
+        _check_model(model)
+        self.total_steps = validate.positive_int(total_steps, "total_steps")
+        self.every = validate.positive_int(every, "every")
+        if not 0 < validate.number(base, "base") < 1:
+            raise ValueError(f"base must lie in (0, 1), got {base}")
+        self.model, self.base, self.steps = model, base, 0
+        self.slow = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    def decay(self, step: int) -> float:
+        """``d`` at optimiser step ``step`` (1-based): 0 at the start, ``base ** every`` at the end.
+
+        Raises:
+            TypeError, ValueError: ``step`` is not a positive int.
+        """
+        validate.positive_int(step, "step")
+        return self.base**self.every * min(step / self.total_steps, 1.0) ** 3
+
+    @torch.no_grad()
+    def _pull(self, decay: float) -> None:
+        state = self.model.state_dict()
+        for k, slow in self.slow.items():
+            slow.lerp_(state[k], 1 - decay)
+            state[k].copy_(slow)
+
+    def step(self) -> None:
+        """Call after every optimiser step; every ``every``-th call averages and restarts."""
+        self.steps += 1
+        if self.steps % self.every == 0:
+            self._pull(self.decay(self.steps))
+
+    def finish(self) -> None:
+        """Leave the model at the slow weights (call once, after the last step)."""
+        self._pull(1.0)
+
+
 @torch.no_grad()
-def predict_logits(model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], *, tta_flip: bool = False) -> tuple[Tensor, Tensor]:
+def predict_logits(model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], *, tta_flip: bool = False,
+                   tta_translate: bool = False) -> tuple[Tensor, Tensor]:
     """All logits and labels of ``loader``, on the CPU: ``(Tensor[N, K], Tensor[N])``.
 
     Args:
         tta_flip: test-time augmentation: average the logits of each image and its
             left-right mirror (for datasets whose classes are mirror-symmetric, like CIFAR-10).
+        tta_translate: also average in the image shifted by one pixel up-left and by one
+            down-right (reflect padding), each with its mirror if ``tta_flip``, at half the
+            weight of the unshifted view (airbench's six-view TTA with ``tta_flip``).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
@@ -311,9 +379,13 @@ def predict_logits(model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], *,
     all_logits, all_labels = [], []
     for x, y in loader:
         x = x.to(device)
-        logits = model(x)
-        if tta_flip:
-            logits = (logits + model(x.flip(3))) / 2
+        view = (lambda v: (model(v) + model(v.flip(3))) / 2) if tta_flip else model  # noqa: E731
+        logits = view(x)
+        if tta_translate:
+            padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+            h, w = x.shape[-2:]
+            shifted = (view(padded[..., :h, :w]) + view(padded[..., 2:, 2:])) / 2
+            logits = (logits + shifted) / 2
         all_logits.append(logits.float().cpu())
         all_labels.append(y.cpu())
     if not all_logits:

@@ -224,6 +224,8 @@ def _matches(value: Any, hint: Any) -> bool:
 
 
 def _hint_name(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join("None" if a is type(None) else _hint_name(a) for a in typing.get_args(hint))
     return getattr(hint, "__name__", None) if typing.get_origin(hint) is None else str(hint).replace("typing.", "")
 
 

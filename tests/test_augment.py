@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils.augment import cutout, random_hflip, random_translate
+from course_utils.augment import alternating_hflip, cutout, random_hflip, random_translate
 
 
 def test_translate_moves_a_single_pixel_within_the_limit():
@@ -25,6 +25,30 @@ def test_translate_keeps_channels_together_and_fills_zeros():
     for b in range(2):  # the same shift in every channel: channel differences stay constant where non-zero
         nz = out[b, 0] != 0
         assert torch.equal(out[b, 1][nz] - out[b, 0][nz], torch.full((int(nz.sum()),), 16.0))
+
+
+def test_reflect_padding_mirrors_the_border_instead_of_zeros():
+    x = torch.arange(1.0, 10.0).view(1, 1, 3, 3).repeat(40, 1, 1, 1)  # rows 1 2 3 / 4 5 6 / 7 8 9
+    out = random_translate(x, 1, torch.Generator().manual_seed(0), padding="reflect")
+    assert (out != 0).all()  # no black stripes
+    # reflect padding of [1 2 3]: [2 1 2 3 2]; every output is a 3x3 window of the 5x5 reflected image
+    padded = torch.tensor([[5., 4, 5, 6, 5], [2, 1, 2, 3, 2], [5, 4, 5, 6, 5], [8, 7, 8, 9, 8], [5, 4, 5, 6, 5]])
+    windows = {tuple(padded[i:i + 3, j:j + 3].flatten().tolist()) for i in range(3) for j in range(3)}
+    seen = {tuple(o.flatten().tolist()) for o in out[:, 0]}
+    assert seen <= windows and len(seen) > 4
+
+
+def test_alternating_flips_mirror_each_image_in_every_other_epoch():
+    n = 10_000
+    x = torch.arange(2.0).view(1, 1, 1, 2).repeat(n, 1, 1, 1)  # each image: [0, 1]; mirrored: [1, 0]
+    index = torch.arange(n)
+    flipped = [alternating_hflip(x, index, epoch)[:, 0, 0, 0] == 1 for epoch in range(3)]
+    assert torch.equal(flipped[0], ~flipped[1]) and torch.equal(flipped[0], flipped[2])  # every other epoch
+    assert abs(flipped[0].float().mean().item() - 0.5) < 0.02  # half of them in epoch 0
+    order = torch.randperm(n)  # the choice belongs to the image, not to its place in the batch
+    assert torch.equal(alternating_hflip(x[order], index[order], 0)[:, 0, 0, 0] == 1, flipped[0][order])
+    other = alternating_hflip(x, index, 0, seed=1)[:, 0, 0, 0] == 1
+    assert 0.4 < (other == flipped[0]).float().mean().item() < 0.6  # another seed, another choice
 
 
 def test_hflip():

@@ -57,3 +57,31 @@ def test_bench_cli_turns_errors_into_one_line(monkeypatch, capsys):
     assert err.startswith("error: CIFAR-10 is not in the mirror") and "Traceback" not in err
     assert bench.main(["mnist"]) == 1
     assert capsys.readouterr().err.strip() == "error: unexpected ZeroDivisionError: division by zero"
+
+
+def test_saved_records_say_where_and_when_and_read_back(fake_mirror, monkeypatch, tmp_path, capsys):
+    from course_utils import runtime
+
+    monkeypatch.setattr(runtime, "results_path", lambda task: tmp_path / f"{task}.json")
+    assert bench.main(["data-mnist", "--save"]) == 0
+    record = runtime.measured("data-mnist", tmp_path / "data-mnist.json")
+    assert set(runtime.RESULT_KEYS) <= record.keys() and record["images"] == 5
+    assert record["measured_at"][:2] == "20" and record["commit"]  # an ISO date; a commit, or "unknown"
+    assert json.loads(capsys.readouterr().out) == record  # the line printed is the record saved
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "is not a benchmark record"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"task": "cifar"}', "lacks"),
+    ('{"task": "mnist", "metric": 1, "value": 1, "machine": 1, "torch": 1, "commit": 1, "measured_at": 1}',
+     "the record of task 'mnist', not 'cifar'"),
+])
+def test_a_damaged_record_raises(tmp_path, content, message):
+    from course_utils import runtime
+
+    (tmp_path / "r.json").write_text(content)
+    with pytest.raises(ValueError, match=message):
+        runtime.measured("cifar", tmp_path / "r.json")
+    with pytest.raises(FileNotFoundError, match="course_utils.bench cifar --save"):
+        runtime.measured("cifar", tmp_path / "missing.json")

@@ -82,7 +82,17 @@ def test_every_architecture_rebuilds_from_its_saved_config(tmp_path):
         out, ref = loaded(x), model.eval()(x)
         for a, b in zip(out if isinstance(out, tuple) else (out,), ref if isinstance(ref, tuple) else (ref,)):
             assert torch.allclose(a, b, atol=1e-6)
-    assert {"fast_cifar", "tanh_cnn", "fully_connected_cifar", "large_kernel_mnist", "compact_mnist",
+    from course_utils.models import AirbenchConfig, AirbenchNet
+
+    cfg = AirbenchConfig(widths=(8, 8, 16))
+    net = AirbenchNet(cfg).whiten_(torch.randn(20, 3, 32, 32))  # the frozen whitening filters are weights too
+    meta = CheckpointMeta(arch="airbench_cifar", config=config_to_dict(cfg), mean=(0.5,) * 3, std=(0.25,) * 3,
+                          classes=tuple("abcdefghij"), input_size=(3, 32, 32))
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "airbench.pt", net, meta))
+    assert torch.equal(loaded.whitening.weight, net.whitening.weight)
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.allclose(loaded(x), net.eval()(x), atol=1e-6)
+    assert {"fast_cifar", "airbench_cifar", "tanh_cnn", "fully_connected_cifar", "large_kernel_mnist", "compact_mnist",
             "design_cifar"} == set(ARCHITECTURES) and set(DETECTORS) == {"yolo_v2", "small_ssd"}
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from course_utils.classification import CifarFastRecipe, CifarRecipe, MnistRecipe
 from course_utils.detection.recipe import DetectorRecipe
-from course_utils.models import RESNET9_LIKE, FastCifarConfig
+from course_utils.models import AIRBENCH94, AIRBENCH_CPU
 from course_utils.recipe import Recipe
 from course_utils.vlm import VLMRecipe
 
@@ -57,9 +57,9 @@ def test_every_preset_builds_on_both_profiles_and_rejects_typos(preset):
 
 def test_the_profile_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "gpu")
-    assert CifarFastRecipe.for_profile().config == RESNET9_LIKE
+    assert CifarFastRecipe.for_profile().config == AIRBENCH94
     monkeypatch.setenv("COURSE_PROFILE", "cpu")
-    assert CifarFastRecipe.for_profile().config == FastCifarConfig()
+    assert CifarFastRecipe.for_profile().config == AIRBENCH_CPU
 
 
 def test_the_chapters_sizes_by_hand():
@@ -83,7 +83,7 @@ def test_the_chapters_sizes_by_hand():
     (lambda: CifarRecipe(augment=("mixup",)), "augment must be a tuple of some of"),
     (lambda: CifarRecipe(augment="flip"), r"augment must be tuple\[str, \.\.\.\], got 'flip'"),
     (lambda: CifarRecipe(label_smoothing=1.0), r"label_smoothing in \[0, 1\)"),
-    (lambda: CifarFastRecipe(config={"stem": 4}), "config must be FastCifarConfig, got {'stem': 4}"),
+    (lambda: CifarFastRecipe(config={"stem": 4}), "config must be AirbenchConfig or FastCifarConfig, got {'stem': 4}"),
     (lambda: CifarFastRecipe(batch_size=True), "batch_size must be int, got True"),
     (lambda: VLMRecipe(stage2_tuning="adapters"), "stage2_tuning must be one of"),
     (lambda: VLMRecipe(clip_grounding=-1.0), "clip_grounding must be >= 0"),

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from course_utils.data import BatchLoader, ImageDataset
-from course_utils.training import evaluate, fit, train_one_epoch
+from course_utils.training import Lookahead, evaluate, fit, train_one_epoch
 
 
 def _bright_vs_dark(n=64, seed=0):
@@ -36,6 +36,50 @@ def test_batch_loader_batches_normalises_and_shuffles():
     assert torch.equal(next(iter(again))[1], first)  # same seed, same order
     augmented = next(iter(BatchLoader(ds, 2, augment=lambda x: x * 0)))[0]
     assert (augmented == 0).all()
+
+
+def test_batch_loader_gives_indexed_augment_the_indices_and_the_epoch():
+    ds = _bright_vs_dark(10)
+    seen = []
+
+    def record(x, index, epoch):
+        seen.append((index.tolist(), epoch))
+        return x
+
+    loader = BatchLoader(ds, 4, shuffle=True, seed=2, indexed_augment=record, drop_last=True)
+    for _ in range(2):
+        for x, y in loader:
+            assert torch.equal(y, ds.labels[torch.tensor(seen[-1][0])])  # the indices are those of the batch
+    assert [e for _, e in seen] == [0, 0, 1, 1]
+    with pytest.raises(TypeError, match="indexed_augment must be a function"):
+        BatchLoader(ds, 4, indexed_augment="flip")
+
+
+def test_lookahead_by_hand():
+    model = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    la = Lookahead(model, total_steps=4, every=2, base=0.5)
+    assert la.decay(2) == 0.25 * 0.125 and la.decay(4) == 0.25  # base**every * (t/T)**3
+    for target in (1.0, 2.0, 3.0, 4.0):  # stand-in optimiser steps: set the fast weight
+        with torch.no_grad():
+            model.weight.fill_(target)
+        la.step()
+    # step 2: slow = d*0 + (1-d)*2 with d = 1/32 -> 1.9375, and the fast weight restarts there;
+    # step 4: slow = 0.25*1.9375 + 0.75*4 = 3.484375
+    assert model.weight.item() == pytest.approx(3.484375)
+    with torch.no_grad():
+        model.weight.fill_(10.0)
+    la.finish()  # back to the slow weights
+    assert model.weight.item() == pytest.approx(3.484375)
+
+
+def test_fit_calls_after_step_after_every_step():
+    calls = []
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    fit(model, BatchLoader(_bright_vs_dark(12), 4), None, torch.optim.SGD(model.parameters(), lr=0.1), 2,
+        after_step=lambda: calls.append(1), progress=False)
+    assert len(calls) == 6
 
 
 @pytest.mark.parametrize("kwargs, error", [({"batch_size": 0}, ValueError), ({"mean": [0.5]}, ValueError)])
@@ -121,6 +165,23 @@ def test_predict_logits_with_flip_tta_is_symmetric():
     flipped, _ = predict_logits(model, [(x.flip(3), labels)], tta_flip=True)
     assert torch.allclose(plain, model(x)) and torch.allclose(tta, (model(x) + model(x.flip(3))) / 2)
     assert torch.allclose(tta, flipped)  # invariant to mirroring the input
+
+
+def test_predict_logits_with_translated_views_by_hand():
+    from course_utils.training import predict_logits
+
+    class TopLeft(nn.Module):  # "logits": the top-left pixel of each channel
+        def forward(self, x):
+            return x[:, :, 0, 0]
+
+    x = torch.arange(16.0).view(1, 1, 4, 4)  # x[0, 0] = 0, x[1, 1] = 5, x[0, 3] = 3
+    labels = torch.zeros(1, dtype=torch.long)
+    # shifted up-left, the reflect-padded image starts with x[1, 1]; shifted down-right, too
+    plain, _ = predict_logits(TopLeft(), [(x, labels)], tta_translate=True)
+    assert plain.item() == pytest.approx(0.5 * 0 + 0.5 * 5)
+    # with mirrors: the mirrored image's top-left is x[0, 3] = 3; shifted, the mirror's x[1, 2] = 6
+    both, _ = predict_logits(TopLeft(), [(x, labels)], tta_flip=True, tta_translate=True)
+    assert both.item() == pytest.approx(0.5 * (0 + 3) / 2 + 0.5 * (5 + 6) / 2)
 
 
 def test_one_history_for_every_loop_round_trips_as_plain_data():

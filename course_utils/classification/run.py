@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ..checkpoint import CheckpointMeta, checkpoint_path, config_to_dict, load_checkpoint, save_checkpoint
 from ..data import ImageDataset
-from ..models import FastCifarNet
+from ..models import AirbenchConfig, AirbenchNet, FastCifarNet
 from ..runtime import Precision, get_device, get_profile, training_precision
 from ..training import History
 from .recipe import CifarFastRecipe
@@ -18,11 +18,21 @@ from .train import cifar_train_split, train_cifar_fast
 CHECKPOINT_NAME = "fast_cifar"
 
 
+def _arch(recipe: CifarFastRecipe) -> str:
+    """The checkpoint architecture name (:data:`~course_utils.checkpoint.ARCHITECTURES`) of ``recipe.config``."""
+    return "airbench_cifar" if isinstance(recipe.config, AirbenchConfig) else "fast_cifar"
+
+
+def _network(recipe: CifarFastRecipe) -> AirbenchNet | FastCifarNet:
+    """A fresh network for ``recipe.config``."""
+    return AirbenchNet(recipe.config) if isinstance(recipe.config, AirbenchConfig) else FastCifarNet(recipe.config)
+
+
 @dataclass(frozen=True)
 class CifarFastRun:
     """What :func:`run_cifar_fast` trained and measured."""
 
-    model: FastCifarNet
+    model: AirbenchNet | FastCifarNet
     history: History
     scores: dict[str, float]  # "test_accuracy", "test_accuracy_tta" on all 10,000 test images
     recipe: CifarFastRecipe
@@ -34,7 +44,8 @@ class CifarFastRun:
 
 def run_cifar_fast(recipe: CifarFastRecipe | None = None, *, profile: str | None = None,
                    device: torch.device | str | None = None, progress: bool = True) -> CifarFastRun:
-    """Build ``recipe.config``'s :class:`~course_utils.models.FastCifarNet` and train it with the fast recipe.
+    """Build ``recipe.config``'s network (:class:`~course_utils.models.AirbenchNet` or
+    :class:`~course_utils.models.FastCifarNet`) and train it with the fast recipe.
 
     ``recipe`` defaults to :meth:`CifarFastRecipe.for_profile` of ``profile``. Mixed precision
     (:func:`~course_utils.runtime.training_precision`) and channels_last are used where they
@@ -51,7 +62,7 @@ def run_cifar_fast(recipe: CifarFastRecipe | None = None, *, profile: str | None
         raise TypeError(f"recipe must be a CifarFastRecipe, got {type(recipe).__name__}")
     device = device or get_device()
     train, mean, std = cifar_train_split(recipe.train_subset, recipe.seed)
-    model = FastCifarNet(recipe.config)
+    model = _network(recipe)
     precision = training_precision(device)
     history, scores = train_cifar_fast(model, recipe, channels_last=precision.mixed, precision=precision,
                                        device=device, progress=progress, prepared=(train, mean, std))
@@ -60,11 +71,13 @@ def run_cifar_fast(recipe: CifarFastRecipe | None = None, *, profile: str | None
 
 def trained_cifar_model(recipe: CifarFastRecipe | None = None, *, profile: str | None = None,
                         device: torch.device | str | None = None, retrain: bool = False):
-    """A trained :class:`~course_utils.models.FastCifarNet` and its :class:`~course_utils.checkpoint.CheckpointMeta`.
+    """The fast recipe's trained network and its :class:`~course_utils.checkpoint.CheckpointMeta`.
 
-    Loads ``checkpoint_path("fast_cifar", profile)`` when present; otherwise trains with
-    :func:`run_cifar_fast` on the profile's recipe and caches the checkpoint, so that a
-    chapter that needs a trained CIFAR-10 model can run on its own.
+    Loads ``checkpoint_path("fast_cifar", profile)`` when present and made by the
+    profile's recipe (the same architecture, config and epochs); otherwise trains with
+    :func:`run_cifar_fast` and caches the checkpoint, so that a chapter that needs a
+    trained CIFAR-10 model can run on its own, and a checkpoint cached by an older
+    recipe is replaced rather than used.
 
     Args:
         recipe: train with this recipe instead (e.g. one epoch in tests); it implies
@@ -82,10 +95,14 @@ def trained_cifar_model(recipe: CifarFastRecipe | None = None, *, profile: str |
     device = device or get_device()
     path = checkpoint_path(CHECKPOINT_NAME, profile)
     if path.is_file() and not retrain and recipe is None:
-        return load_checkpoint(path, device=device)
+        model, meta = load_checkpoint(path, device=device)
+        wanted = CifarFastRecipe.for_profile(profile)
+        if (meta.arch, meta.config, meta.metrics.get("epochs")) == (
+                _arch(wanted), config_to_dict(wanted.config), wanted.epochs):
+            return model, meta
     run = run_cifar_fast(recipe, profile=profile, device=device)
     meta = CheckpointMeta(
-        arch=CHECKPOINT_NAME, config=config_to_dict(run.recipe.config),
+        arch=_arch(run.recipe), config=config_to_dict(run.recipe.config),
         mean=tuple(run.mean.tolist()), std=tuple(run.std.tolist()), classes=run.train.classes,
         input_size=(3, 32, 32),
         metrics={**run.scores, "train_seconds": run.history.train_seconds, "epochs": run.history.epochs},

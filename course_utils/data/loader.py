@@ -28,6 +28,9 @@ class BatchLoader:
         mean, std: per-channel normalisation applied to each batch (None: just [0, 1]).
         augment: optional function ``Tensor[B, C, H, W] -> Tensor[B, C, H, W]`` applied
             to each float batch before normalisation (training only).
+        indexed_augment: optional function ``(batch, index Tensor[B], epoch) -> batch``,
+            applied before ``augment``, for augmentations that depend on which image
+            it is and on the epoch (from 0), such as :func:`~course_utils.augment.alternating_hflip`.
         device: where batches are produced; the whole dataset is moved there once.
         drop_last: skip a final smaller batch.
         seed: base seed of the shuffling.
@@ -36,7 +39,8 @@ class BatchLoader:
         ``(Tensor[B, C, H, W] float32, Tensor[B] int64)``.
 
     Raises:
-        TypeError: ``dataset`` is not an :class:`ImageDataset`, or ``augment`` not callable.
+        TypeError: ``dataset`` is not an :class:`ImageDataset`, or ``augment`` or ``indexed_augment`` not
+            callable.
         ValueError: ``batch_size`` is not a positive int, only one of ``mean``/``std`` is given, they do not
             have one value per channel, a std is 0, or ``device`` is not a device.
     """
@@ -50,6 +54,7 @@ class BatchLoader:
         mean: Sequence[float] | Tensor | None = None,
         std: Sequence[float] | Tensor | None = None,
         augment: Callable[[Tensor], Tensor] | None = None,
+        indexed_augment: Callable[[Tensor, Tensor, int], Tensor] | None = None,
         device: torch.device | str = "cpu",
         drop_last: bool = False,
         seed: int = 0,
@@ -69,6 +74,9 @@ class BatchLoader:
                 raise ValueError("std must be non-zero in every channel")
         if augment is not None and not callable(augment):
             raise TypeError(f"augment must be a function of a batch, got {validate.describe(augment)}")
+        if indexed_augment is not None and not callable(indexed_augment):
+            raise TypeError("indexed_augment must be a function of (batch, index, epoch), got "
+                            f"{validate.describe(indexed_augment)}")
         try:
             self.device = torch.device(device)
         except (RuntimeError, TypeError) as err:
@@ -76,7 +84,7 @@ class BatchLoader:
         self.images = dataset.images.to(self.device)
         self.labels = dataset.labels.to(self.device)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.mean, self.std, self.augment = mean, std, augment
+        self.mean, self.std, self.augment, self.indexed_augment = mean, std, augment, indexed_augment
         self.seed, self.epoch = seed, 0
 
     def __len__(self) -> int:
@@ -90,10 +98,12 @@ class BatchLoader:
             order = torch.randperm(n, generator=gen).to(self.device)
         else:
             order = torch.arange(n, device=self.device)
-        self.epoch += 1
+        epoch, self.epoch = self.epoch, self.epoch + 1
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             idx = order[start : start + self.batch_size]
             x = self.images[idx].float().div_(255)  # (B, C, H, W) in [0, 1]
+            if self.indexed_augment is not None:
+                x = self.indexed_augment(x, idx, epoch)
             if self.augment is not None:
                 x = self.augment(x)
             if self.mean is not None:

@@ -6,7 +6,8 @@
 * :mod:`.mnist` -- the large-kernel MNIST network and the compact one (7,634 parameters).
 * :mod:`.ablation` -- a small CNN whose ingredients switch on one at a time.
 * :mod:`.design_target` -- the "85% with under 200,000 parameters" design exercise.
-* :mod:`.fast_resnet` -- the fast recipe's ResNet-9-style network.
+* :mod:`.fast_resnet` -- the first edition's fast ResNet-9-style network.
+* :mod:`.airbench` -- the fast recipe's airbench-style network, with its patch-whitening layer.
 
 Checkpoints name these by :data:`course_utils.checkpoint.ARCHITECTURES`.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 from torch import nn
 
 from .ablation import AblationConfig, AblationNet
+from .airbench import AIRBENCH94, AIRBENCH_CPU, AirbenchConfig, AirbenchNet, patch_whitening_filters
 from .design_target import DesignConfig, DesignTargetNet
 from .fast_resnet import RESNET9_LIKE, FastCifarConfig, FastCifarNet
 from .mnist import CompactConfig, CompactMNIST, large_kernel_mnist
@@ -34,7 +36,7 @@ def count_parameters(module: nn.Module, *, trainable_only: bool = True) -> int:
 
 
 __all__ = [
-    "AblationConfig", "AblationNet", "CompactConfig", "CompactMNIST", "DesignConfig", "DesignTargetNet",
+    "AIRBENCH94", "AIRBENCH_CPU", "AblationConfig", "AblationNet", "AirbenchConfig", "AirbenchNet", "CompactConfig", "CompactMNIST", "DesignConfig", "DesignTargetNet",
     "FastCifarConfig", "FastCifarNet", "RESNET9_LIKE", "TanhCNN", "count_parameters", "fully_connected_cifar",
-    "large_kernel_mnist", "tanh_cnn",
+    "large_kernel_mnist", "patch_whitening_filters", "tanh_cnn",
 ]
