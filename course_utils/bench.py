@@ -313,7 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(record))
     if args.save:
         path = runtime.results_path(args.task)
-        path.write_text(json.dumps(record, indent=1) + "\n")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(record, indent=1) + "\n")
+        except OSError as err:  # the measurement is printed above; say why it was not saved
+            print(f"error: could not save the record to {path}: {err}", file=sys.stderr)
+            return 2
         print(f"saved to {path}", file=sys.stderr)
     return 0
 

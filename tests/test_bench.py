@@ -62,12 +62,17 @@ def test_bench_cli_turns_errors_into_one_line(monkeypatch, capsys):
 def test_saved_records_say_where_and_when_and_read_back(fake_mirror, monkeypatch, tmp_path, capsys):
     from course_utils import runtime
 
-    monkeypatch.setattr(runtime, "results_path", lambda task: tmp_path / f"{task}.json")
-    assert bench.main(["data-mnist", "--save"]) == 0
-    record = runtime.measured("data-mnist", tmp_path / "data-mnist.json")
+    monkeypatch.setattr(runtime, "results_path", lambda task: tmp_path / "results" / f"{task}.json")
+    assert bench.main(["data-mnist", "--save"]) == 0  # the folder is made when missing
+    record = runtime.measured("data-mnist", tmp_path / "results" / "data-mnist.json")
     assert set(runtime.RESULT_KEYS) <= record.keys() and record["images"] == 5
     assert record["measured_at"][:2] == "20" and record["commit"]  # an ISO date; a commit, or "unknown"
     assert json.loads(capsys.readouterr().out) == record  # the line printed is the record saved
+    (tmp_path / "blocked").write_text("a file where the folder should be")
+    monkeypatch.setattr(runtime, "results_path", lambda task: tmp_path / "blocked" / f"{task}.json")
+    assert bench.main(["data-mnist", "--save"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not save the record") and "Traceback" not in err
 
 
 @pytest.mark.parametrize("content, message", [

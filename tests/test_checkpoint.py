@@ -90,6 +90,7 @@ def test_every_architecture_rebuilds_from_its_saved_config(tmp_path):
                           classes=tuple("abcdefghij"), input_size=(3, 32, 32))
     loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "airbench.pt", net, meta))
     assert torch.equal(loaded.whitening.weight, net.whitening.weight)
+    assert not loaded.whitening.weight.requires_grad  # still frozen after loading
     x = torch.randn(2, 3, 32, 32)
     assert torch.allclose(loaded(x), net.eval()(x), atol=1e-6)
     assert {"fast_cifar", "airbench_cifar", "tanh_cnn", "fully_connected_cifar", "large_kernel_mnist", "compact_mnist",

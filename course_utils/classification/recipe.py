@@ -203,16 +203,17 @@ class CifarFastRecipe(Recipe):
     ``whiten``, ``flip`` and ``lookahead`` switch airbench's ideas on; see
     :func:`~course_utils.classification.train_cifar_fast`.
 
-    Evidence (2-core x86_64 CPU, torch 2.14.1, bfloat16, 2026-12-03, one run each): the ``cpu``
-    preset reaches 0.838 test accuracy, 0.850 with airbench's six-view TTA, in the benchmark's
-    5 epochs and 146 s of training (``bench cifar``; ``bench cifar-ablation`` measures each
-    idea, and ``course_utils/results/cifar-ablation.json`` holds its record). Tuning runs of
-    the same recipe: lr 0.8 gave 0.849 with TTA, 2.5 gave 0.848, batch 1024 at lr 2.0 0.839.
-    Letting the whitening bias learn for the first epoch (as airbench does for 3 of its 10)
-    gave 0.852 but took 156 s: the backward pass through the first layer and its GELU is
-    about a tenth of each step on a CPU, so the ``cpu`` preset freezes the bias from the
-    start. The ``gpu`` preset (airbench94's widths, 10 epochs, the bias learning for 3) has
-    not been run on a GPU yet.
+    Evidence (2-core x86_64 CPU, torch 2.14.1, bfloat16, 2026-12-03): in the benchmark's 5
+    epochs the ``cpu`` preset reached 0.838 test accuracy, 0.850 with airbench's six-view TTA,
+    in 146 s of training, and in a second run (``bench cifar-ablation``'s last row, whose
+    record is ``course_utils/results/cifar-ablation.json``) 0.837 and 0.846 in 126 s: runs
+    differ by a few tenths of a percent, and the machine's speed by about 15%. Tuning runs:
+    lr 0.8 gave 0.849 with six views, 2.5 gave 0.848, batch 1024 at lr 2.0 0.839. Letting
+    the whitening bias learn for the first epoch (as airbench does for 3 of its 10) gave
+    0.852 but took 156 s against 146 s: the backward pass through the first layer and its
+    GELU is about a tenth of each step on a CPU, so the ``cpu`` preset freezes the bias from
+    the start. The ``gpu`` preset (airbench94's widths, 10 epochs, the bias learning for 3)
+    has not been run on a GPU yet.
 
     Raises:
         TypeError: a field has another type (``config`` neither config class).

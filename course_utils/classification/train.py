@@ -179,6 +179,7 @@ def train_cifar_fast(
     device: torch.device | str = "cpu",
     progress: bool = True,
     prepared: tuple[ImageDataset, Tensor, Tensor] | None = None,
+    six_views: bool = True,
 ) -> tuple[History, dict[str, float]]:
     """The fast CIFAR-10 recipe; returns the history and the final test accuracies.
 
@@ -206,11 +207,14 @@ def train_cifar_fast(
     Args:
         prepared: ``(train, mean, std)`` from :func:`cifar_train_split`, if the caller has it
             already (then ``recipe.train_subset`` is not used).
+        six_views: also score airbench's six-view TTA (four more forward passes over the
+            test set; False skips them, for a slow network in a short run).
 
     Returns:
         ``(history, scores)`` on all 10,000 test images: ``"test_accuracy"`` (one view),
-        ``"test_accuracy_tta"`` (with its mirror image) and ``"test_accuracy_tta6"`` (also
-        shifted a pixel up-left and down-right, each with its mirror: airbench's TTA).
+        ``"test_accuracy_tta"`` (with its mirror image) and, with ``six_views``,
+        ``"test_accuracy_tta6"`` (also shifted a pixel up-left and down-right, each with its
+        mirror: airbench's TTA).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``, or ``recipe`` not a :class:`CifarFastRecipe`.
@@ -274,24 +278,25 @@ def train_cifar_fast(
                   after_step=after_step, progress=progress)
     if lookahead is not None:
         lookahead.finish()
-    return history, _tta_scores(wrapped, test_loader)
+    return history, _tta_scores(wrapped, test_loader, six_views)
 
 
 @torch.no_grad()
-def _tta_scores(model: nn.Module, loader: BatchLoader) -> dict[str, float]:
+def _tta_scores(model: nn.Module, loader: BatchLoader, six_views: bool = True) -> dict[str, float]:
     """One, two (with the mirror) and six views' accuracies, from six forward passes per batch, not nine.
 
     The same averages as :func:`~course_utils.training.predict_logits` with ``tta_flip`` and ``tta_translate``.
     """
     model.eval()
-    correct = {"test_accuracy": 0, "test_accuracy_tta": 0, "test_accuracy_tta6": 0}
+    correct = {"test_accuracy": 0, "test_accuracy_tta": 0} | ({"test_accuracy_tta6": 0} if six_views else {})
     seen = 0
     for x, y in loader:
         padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
         h, w = x.shape[-2:]
-        views = [model(v).float() for u in (x, padded[..., :h, :w], padded[..., 2:, 2:]) for v in (u, u.flip(3))]
+        shifted = (padded[..., :h, :w], padded[..., 2:, 2:]) if six_views else ()
+        views = [model(v).float() for u in (x, *shifted) for v in (u, u.flip(3))]
         plain, flip = views[0], (views[0] + views[1]) / 2
-        six = flip / 2 + (views[2] + views[3] + views[4] + views[5]) / 8
+        six = flip / 2 + sum(views[2:]) / 8 if six_views else None
         for name, logits in zip(correct, (plain, flip, six)):
             correct[name] += int((logits.argmax(1) == y).sum())
         seen += len(y)

@@ -137,6 +137,12 @@ class AirbenchNet(nn.Module):
         self.features = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveMaxPool2d(1)
         self.head = nn.Linear(c_in, cfg.num_classes, bias=False)
+        self.register_buffer("whitened", torch.tensor(False))  # saved with the weights: a loaded model stays frozen
+        self.register_load_state_dict_post_hook(lambda module, _keys: module._freeze_whitening())
+
+    def _freeze_whitening(self) -> None:
+        if bool(self.whitened):
+            self.whitening.weight.requires_grad_(False)
 
     @property
     def whitening(self) -> nn.Conv2d:
@@ -147,14 +153,16 @@ class AirbenchNet(nn.Module):
     def whiten_(self, images: Tensor, eps: float = 5e-4) -> "AirbenchNet":
         """Set the first layer to :func:`patch_whitening_filters` of ``images`` and freeze its weights.
 
-        Its bias stays learnable (the training loop freezes it after a few epochs).
+        Its bias stays learnable (the training loop freezes it after a few epochs). The
+        ``whitened`` buffer records it, so a model loaded from a checkpoint is frozen too.
 
         Raises:
             TypeError, ValueError: as :func:`patch_whitening_filters`.
         """
         filters = patch_whitening_filters(images, self.cfg.patch, eps)
         self.whitening.weight.copy_(filters.to(self.whitening.weight))
-        self.whitening.weight.requires_grad_(False)
+        self.whitened.fill_(True)
+        self._freeze_whitening()
         return self
 
     def forward(self, x: Tensor) -> Tensor:

@@ -91,3 +91,4 @@ def test_the_three_scores_are_predict_logits_views(fake_mirror):
                         ("test_accuracy_tta6", {"tta_flip": True, "tta_translate": True})):
         logits, labels = predict_logits(net, loader, **views)
         assert scores[name] == pytest.approx((logits.argmax(1) == labels).float().mean().item())
+    assert set(_tta_scores(net, loader, six_views=False)) == {"test_accuracy", "test_accuracy_tta"}
