@@ -357,6 +357,21 @@ class Lookahead:
         self._pull(1.0)
 
 
+def shifted_views(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``x`` shifted by one pixel up-left and by one down-right, borders mirrored: airbench's translated TTA views.
+
+    Raises:
+        TypeError: ``x`` is not a tensor.
+        ValueError: ``x`` is not a batch ``Tensor[B, C, H, W]`` of at least 2x2 pixels.
+    """
+    validate.tensor(x, "x", ndim=4, hint="(a batch Tensor[B, C, H, W])")
+    h, w = x.shape[-2:]
+    if min(h, w) < 2:
+        raise ValueError(f"shifting by a mirrored pixel needs images of at least 2x2, got {h}x{w}")
+    padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    return padded[..., :h, :w], padded[..., 2:, 2:]
+
+
 @torch.no_grad()
 def predict_logits(model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], *, tta_flip: bool = False,
                    tta_translate: bool = False) -> tuple[Tensor, Tensor]:
@@ -382,10 +397,8 @@ def predict_logits(model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], *,
         view = (lambda v: (model(v) + model(v.flip(3))) / 2) if tta_flip else model  # noqa: E731
         logits = view(x)
         if tta_translate:
-            padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
-            h, w = x.shape[-2:]
-            shifted = (view(padded[..., :h, :w]) + view(padded[..., 2:, 2:])) / 2
-            logits = (logits + shifted) / 2
+            up_left, down_right = shifted_views(x)
+            logits = (logits + (view(up_left) + view(down_right)) / 2) / 2
         all_logits.append(logits.float().cpu())
         all_labels.append(y.cpu())
     if not all_logits:

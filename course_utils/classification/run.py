@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ..checkpoint import CheckpointMeta, checkpoint_path, config_to_dict, load_checkpoint, save_checkpoint
 from ..data import ImageDataset
-from ..models import AirbenchConfig, AirbenchNet, FastCifarNet
+from ..models import AirbenchConfig, AirbenchNet, FastCifarConfig, FastCifarNet
 from ..runtime import Precision, get_device, get_profile, training_precision
 from ..training import History
 from .recipe import CifarFastRecipe
@@ -18,14 +18,17 @@ from .train import cifar_train_split, train_cifar_fast
 CHECKPOINT_NAME = "fast_cifar"
 
 
+NETWORKS = {AirbenchConfig: ("airbench_cifar", AirbenchNet), FastCifarConfig: ("fast_cifar", FastCifarNet)}
+"""A fast recipe's config class -> its checkpoint architecture name (:data:`~course_utils.checkpoint.ARCHITECTURES`)
+and its network."""
+
+
 def _arch(recipe: CifarFastRecipe) -> str:
-    """The checkpoint architecture name (:data:`~course_utils.checkpoint.ARCHITECTURES`) of ``recipe.config``."""
-    return "airbench_cifar" if isinstance(recipe.config, AirbenchConfig) else "fast_cifar"
+    return NETWORKS[type(recipe.config)][0]
 
 
 def _network(recipe: CifarFastRecipe) -> AirbenchNet | FastCifarNet:
-    """A fresh network for ``recipe.config``."""
-    return AirbenchNet(recipe.config) if isinstance(recipe.config, AirbenchConfig) else FastCifarNet(recipe.config)
+    return NETWORKS[type(recipe.config)][1](recipe.config)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ..data.mnist import MNIST_MEAN, MNIST_STD
 from ..data.normalize import normalize
 from ..models.airbench import AirbenchNet
 from ..runtime import FLOAT32, Precision
-from ..training import History, Lookahead, fit, one_cycle, predict_logits
+from ..training import History, Lookahead, fit, one_cycle, predict_logits, shifted_views
 from .recipe import CifarFastRecipe, CifarRecipe, MnistRecipe
 
 
@@ -291,9 +291,7 @@ def _tta_scores(model: nn.Module, loader: BatchLoader, six_views: bool = True) -
     correct = {"test_accuracy": 0, "test_accuracy_tta": 0} | ({"test_accuracy_tta6": 0} if six_views else {})
     seen = 0
     for x, y in loader:
-        padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
-        h, w = x.shape[-2:]
-        shifted = (padded[..., :h, :w], padded[..., 2:, 2:]) if six_views else ()
+        shifted = shifted_views(x) if six_views else ()
         views = [model(v).float() for u in (x, *shifted) for v in (u, u.flip(3))]
         plain, flip = views[0], (views[0] + views[1]) / 2
         six = flip / 2 + sum(views[2:]) / 8 if six_views else None
