@@ -8,6 +8,8 @@ import pytest
 
 from course_utils import bench
 
+TANH_CNN_3 = 18_354 - 7 * 33  # the tutorial's CNN with 3 outputs, not 10: 7 fewer of 32 weights and a bias
+
 
 def test_bench_unknown_task():
     with pytest.raises(ValueError, match="unknown benchmark task 'nope'; valid tasks"):
@@ -39,6 +41,20 @@ def test_bench_mnist_record(fake_mirror, monkeypatch):
     record = bench.run("mnist")
     assert record["task"] == "mnist" and record["parameters"] == 7_634 and record["epochs"] == 3
     assert 0.0 <= record["value"] <= 1.0 and record["profile"] == "cpu" and record["seconds"] >= 0
+
+
+def test_bench_article_records_set_the_measurement_beside_the_article_s(fake_mirror, monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+    record = bench.run("article-cifar3")  # the tutorial's 100 epochs, here on 6 fake images
+    assert record["epochs"] == 100 and record["article"] == {"train_accuracy": 0.9295, "val_accuracy": 0.8713}
+    assert record["gap"]["val_accuracy"] == pytest.approx(record["value"] - 0.8713, abs=1e-4)
+    assert record["gap"]["train_accuracy"] == pytest.approx(record["train_accuracy_eval"] - 0.9295, abs=1e-4)
+    assert len(record["val_accuracy_by_epoch"]) == 100 and record["parameters"] == TANH_CNN_3
+    short = bench.MnistRecipe.first_network(train_subset=None)  # the fake mirror holds 3 training digits
+    monkeypatch.setattr(bench.MnistRecipe, "first_network", classmethod(lambda cls: short))
+    record = bench.run("article-mnist")
+    assert record["article"] == 0.9841 and record["gap"] == pytest.approx(record["value"] - 0.9841, abs=1e-4)
+    assert record["epochs"] == 1 and 0 <= record["value"] <= 1
 
 
 def test_bench_cli_turns_errors_into_one_line(monkeypatch, capsys):

@@ -288,6 +288,32 @@ def test_every_citation_resolves_to_the_chapter_reference_list(built_site: Path,
     assert targets == keys, "every in-text citation links to its entry"
 
 
+SOURCE_ARTICLES = ("bhatt-", "jercoli-cifar", "mlai-course", "sargupta2017dl05", "wft-classification")
+# "the seed" is the project's word for the source articles, and a random seed to a learner
+SEED_JARGON = re.compile(r"\b(the seed\b(?! (?:of|is|for|=))|seed's|seed articles?|seed code|seed CNN)", re.I)
+
+
+@pytest.mark.parametrize("md", [p for p in CHAPTERS if p.stem[:2] in {f"0{i}" for i in range(1, 10)}],
+                         ids=lambda p: p.stem)
+def test_chapters_credit_their_source_articles_and_say_article_not_seed(md: Path):
+    text = md.read_text()
+    keys = {k.strip() for group in re.findall(r"\{footcite(?::\w+)?\}`([^`]+)`", text) for k in group.split(",")}
+    assert any(k.startswith(SOURCE_ARTICLES) for k in keys), f"{md.name} credits none of the source articles"
+    prose = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
+    jargon = [m.group(0) for m in SEED_JARGON.finditer(prose)]
+    assert not jargon, f"{md.name} calls a source article 'the seed': {jargon[:5]}; name the article"
+
+
+def test_every_source_article_is_in_the_bibliography_with_its_title():
+    bib = (ROOT / "references.bib").read_text()
+    entries = dict(re.findall(r"^@\w+\{([^,]+),(.*?)^\}", bib, re.M | re.S))
+    for prefix in SOURCE_ARTICLES:
+        matching = [k for k in entries if k.startswith(prefix)]
+        assert matching, f"no bibliography entry for the source article {prefix!r}"
+        for k in matching:
+            assert re.search(r"title\s*=", entries[k]), f"{k} has no title"
+
+
 @pytest.mark.book
 def test_bibliography_page_lists_every_entry(built_site: Path):
     bib = (ROOT / "references.bib").read_text()

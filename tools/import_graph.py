@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     # 0: foundations -- nothing of the package below them
     "runtime": 0, "data": 0, "validate": 0,
     # 1: operations and networks
-    "conv": 1, "augment": 1, "receptive_field": 1, "feature_maps": 1, "attribution": 1, "training": 1, "models": 1,
+    "conv": 1, "pooling": 1, "augment": 1, "receptive_field": 1, "feature_maps": 1, "attribution": 1, "training": 1, "models": 1,
     "checks": 1,
     # 2: services every domain shares
     "checkpoint": 2, "recipe": 2, "plotting": 2, "widgets": 2,

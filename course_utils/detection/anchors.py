@@ -17,6 +17,11 @@ YOLOV2_VOC_ANCHORS = ((1.3221, 1.73145), (3.19275, 4.00944), (5.05587, 8.09892),
                       (11.2364, 10.0071))
 """YOLOv2's five VOC anchors (width, height) in units of the 13x13 grid's cells (32 pixels at 416x416)."""
 
+YOLOV3_COCO_ANCHORS = ((10, 13), (16, 30), (33, 23), (30, 61), (62, 45), (59, 119), (116, 90), (156, 198),
+                       (373, 326))
+"""YOLOv3's nine COCO anchors (width, height) in pixels at 416x416, smallest first: three per scale,
+the first three for the stride-8 (52x52) map, the last three for the stride-32 (13x13) map."""
+
 
 def _check_wh(wh: Tensor, name: str) -> None:
     validate.tensor(wh, name, shape=(None, 2), dtype="float", hint="((width, height) per box)")

@@ -46,14 +46,46 @@ def scales(m: int, s_min: float = 0.2, s_max: float = 0.9) -> list[float]:
     return [s_min + (s_max - s_min) * (k - 1) / (m - 1) for k in range(1, m + 2)]
 
 
+def ssd300_scales(min_ratio: int = 20, max_ratio: int = 90, first_ratio: int = 10) -> list[float]:
+    """SSD300's seven scales as the paper's reference code sets them, for its six maps and the extra box.
+
+    The paper puts conv4_3's boxes at scale 0.1 (``first_ratio`` percent of the image side) and
+    spaces the other five maps' from ``min_ratio`` to ``max_ratio`` percent in steps of whole
+    percents, ``(max_ratio - min_ratio) // 4``; the seventh scale, one step further, serves the
+    last map's extra box. The defaults give VOC's 0.1, 0.2, 0.37, 0.54, 0.71, 0.88 and 1.05;
+    ``ssd300_scales(15, 90, 7)`` gives COCO's 0.07, 0.15, 0.33, 0.51, 0.69, 0.87 and 1.05.
+
+    Raises:
+        TypeError: a ratio is not an int.
+        ValueError: not ``0 < first_ratio < min_ratio < max_ratio <= 100``, or a range too narrow for
+            four whole-percent steps.
+    """
+    for name, v in (("first_ratio", first_ratio), ("min_ratio", min_ratio), ("max_ratio", max_ratio)):
+        validate.positive_int(v, name)
+    if not first_ratio < min_ratio < max_ratio <= 100:
+        raise ValueError(f"need 0 < first_ratio < min_ratio < max_ratio <= 100 (percent of the image side), "
+                         f"got {first_ratio}, {min_ratio}, {max_ratio}")
+    step = (max_ratio - min_ratio) // 4
+    if step == 0:
+        raise ValueError(f"min_ratio {min_ratio} and max_ratio {max_ratio} are too close for 4 steps of a whole "
+                         "percent")
+    percents = [first_ratio] + [min_ratio + k * step for k in range(5)] + [min_ratio + 5 * step]
+    return [p / 100 for p in percents]
+
+
 def default_boxes(feature_sizes: Sequence[int], aspect_ratios: Sequence[Sequence[float]], *,
-                  s_min: float = 0.2, s_max: float = 0.9, clip: bool = False) -> Tensor:
+                  s_min: float = 0.2, s_max: float = 0.9, clip: bool = False,
+                  scales_k: Sequence[float] | None = None) -> Tensor:
     """``Tensor[N, 4]`` cxcywh in [0, 1]: every map, every position (row by row), every box.
 
     At each position of map k (size f_k): a box of scale s_k for aspect ratio 1, one of
     scale sqrt(s_k s_{k+1}) for ratio 1, and for each r in ``aspect_ratios[k]`` two boxes of
     scale s_k with ratios r and 1/r (width s_k sqrt(r), height s_k / sqrt(r)); the centre
     is ((j + 0.5)/f_k, (i + 0.5)/f_k). SSD300's configuration gives 8732 boxes.
+
+    Args:
+        scales_k: the m + 1 scales s_1..s_{m+1} to use instead of :func:`scales` with ``s_min`` and
+            ``s_max``, for example :func:`ssd300_scales`.
 
     Raises:
         TypeError: ``aspect_ratios`` is not one sequence of ratios per map, or a size is not an int.
@@ -65,7 +97,15 @@ def default_boxes(feature_sizes: Sequence[int], aspect_ratios: Sequence[Sequence
     for f in feature_sizes:
         validate.positive_int(f, "each feature size")
     _check_ratios(aspect_ratios)
-    s = scales(len(feature_sizes), s_min, s_max)
+    if scales_k is None:
+        s = scales(len(feature_sizes), s_min, s_max)
+    else:
+        s = list(scales_k)
+        if len(s) != len(feature_sizes) + 1:
+            raise ValueError(f"scales_k needs {len(feature_sizes) + 1} scales for {len(feature_sizes)} maps "
+                             f"(one more for the last map's extra box), got {len(s)}")
+        for v in s:
+            validate.number(v, "each scale", low=0.0, low_open=True)
     out = []
     for k, (f, ratios) in enumerate(zip(feature_sizes, aspect_ratios)):
         shapes = [(s[k], s[k]), (math.sqrt(s[k] * s[k + 1]),) * 2]

@@ -183,6 +183,42 @@ class YoloTargets:
     dropped: int  # objects left without a predictor: more objects in a cell than anchors
 
 
+def assign_in_cell(shape_iou: Tensor) -> list[int | None]:
+    """The anchor each object of one cell gets: pairs taken by decreasing IoU, one object per anchor.
+
+    Args:
+        shape_iou: ``Tensor[N, B]``, the IoU of each object's (w, h) with each anchor's, both centred.
+
+    Returns:
+        For each of the N objects, its anchor's index, or ``None`` when more objects than anchors
+        left it without one. An object whose best anchor went to a better-matching object gets its
+        best free anchor (a *collision*).
+
+    Raises:
+        TypeError: ``shape_iou`` is not a tensor.
+        ValueError: ``shape_iou`` is not a float ``Tensor[N, B]`` of values in [0, 1].
+    """
+    validate.tensor(shape_iou, "shape_iou", ndim=2, dtype="float", finite=True,
+                    hint="(IoU of N objects' shapes with B anchors)")
+    if shape_iou.numel() and (shape_iou.min() < 0 or shape_iou.max() > 1):
+        raise ValueError(f"shape_iou must hold IoUs in [0, 1], got values from {shape_iou.min().item():g} "
+                         f"to {shape_iou.max().item():g}")
+    return _assign(shape_iou.tolist())
+
+
+def _assign(rows: list[list[float]]) -> list[int | None]:
+    """:func:`assign_in_cell` on checked rows of plain floats (``build_targets`` calls it once per cell)."""
+    # ties go to the later object and anchor, as the course's targets always have
+    pairs = sorted(((v, k, a) for k, row in enumerate(rows) for a, v in enumerate(row)), reverse=True)
+    choice: list[int | None] = [None] * len(rows)
+    taken: set[int] = set()
+    for _, k, a in pairs:
+        if choice[k] is None and a not in taken:
+            choice[k] = a
+            taken.add(a)
+    return choice
+
+
 def build_targets(boxes: Sequence[Tensor], labels: Sequence[Tensor], anchors: Tensor, grid: int,
                   stride: int) -> YoloTargets:
     """Assign each ground-truth box to one predictor: its centre's cell and an anchor.
@@ -225,18 +261,17 @@ def build_targets(boxes: Sequence[Tensor], labels: Sequence[Tensor], anchors: Te
             continue
         cxcywh = _xyxy_to_cxcywh(bx.float().cpu())  # checked above, for the whole batch at once
         shape_iou = wh_iou(cxcywh[:, 2:].clamp(min=1e-3), anchors.float().cpu())  # (N, B)
+        iou_rows = shape_iou.tolist()
         cells: dict[tuple[int, int], list[int]] = {}
         for k in range(len(bx)):
             cx, cy = cxcywh[k, :2].tolist()
             cells.setdefault((min(int(cy // stride), grid - 1), min(int(cx // stride), grid - 1)), []).append(k)
         for (row, col), members in cells.items():
-            pairs = sorted(((shape_iou[k, a].item(), k, a) for k in members for a in range(b)), reverse=True)
-            done, taken = set(), set()
-            for _, k, a in pairs:
-                if k in done or a in taken:
+            choice = _assign([iou_rows[k] for k in members])
+            for k, a in zip(members, choice):
+                if a is None:
+                    dropped += 1
                     continue
-                done.add(k)
-                taken.add(a)
                 collisions += int(a != int(shape_iou[k].argmax()))
                 cx, cy, w, h = cxcywh[k].tolist()
                 responsible[i, row, col, a] = True
@@ -244,7 +279,6 @@ def build_targets(boxes: Sequence[Tensor], labels: Sequence[Tensor], anchors: Te
                 wh[i, row, col, a] = torch.tensor([w, h])
                 lab[i, row, col, a] = int(lb[k])
                 assigned[i, row, col, a] = bx[k].float().cpu()
-            dropped += len(members) - len(done)
     return YoloTargets(responsible, xy, wh, lab, assigned, collisions, dropped)
 
 

@@ -16,6 +16,7 @@ from course_utils.detection.ssd import (
     boxes_per_position,
     decode,
     default_boxes,
+    ssd300_scales,
     encode,
     match,
     postprocess,
@@ -29,6 +30,31 @@ def test_ssd300_has_8732_default_boxes():
     per_map = [f * f * a for f, a in zip(SSD300_FEATURE_SIZES, boxes_per_position(SSD300_ASPECT_RATIOS))]
     assert per_map == [38**2 * 4, 19**2 * 6, 10**2 * 6, 5**2 * 6, 3**2 * 4, 1**2 * 4]
     assert boxes.shape == (8732, 4) == (sum(per_map), 4)
+
+
+def test_ssd300_scales_are_the_reference_code_s():
+    # VOC: conv4_3 at 0.1, then 20% to 88% of the side in steps of 17 (the ML & AI page quotes the code)
+    assert ssd300_scales() == pytest.approx([0.1, 0.2, 0.37, 0.54, 0.71, 0.88, 1.05])
+    # COCO, the scales of torchvision's ssd300_vgg16
+    assert ssd300_scales(15, 90, 7) == pytest.approx([0.07, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05])
+    boxes = default_boxes(SSD300_FEATURE_SIZES, SSD300_ASPECT_RATIOS, scales_k=ssd300_scales())
+    assert boxes.shape == (8732, 4)
+    assert boxes[:, 2:].min() == pytest.approx(0.1 / math.sqrt(2))  # conv4_3's ratio-2 box, 0.1 / sqrt(2) tall
+    with pytest.raises(ValueError, match="needs 7 scales"):
+        default_boxes(SSD300_FEATURE_SIZES, SSD300_ASPECT_RATIOS, scales_k=ssd300_scales()[:6])
+    with pytest.raises(ValueError, match="first_ratio < min_ratio"):
+        ssd300_scales(20, 90, 30)
+    with pytest.raises(ValueError, match="too close"):
+        ssd300_scales(20, 23, 10)
+
+
+def test_default_boxes_equal_torchvision_s_generator():
+    from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+    s = ssd300_scales(15, 90, 7)
+    tv = DefaultBoxGenerator([list(r) for r in SSD300_ASPECT_RATIOS], scales=s, clip=False)
+    theirs = tv._grid_default_boxes([[f, f] for f in SSD300_FEATURE_SIZES], [300, 300])
+    ours = default_boxes(SSD300_FEATURE_SIZES, SSD300_ASPECT_RATIOS, scales_k=s)
+    assert torch.allclose(ours, theirs, atol=1e-6)
 
 
 def test_scales_and_the_boxes_of_one_position_by_hand():

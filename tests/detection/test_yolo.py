@@ -11,6 +11,7 @@ from course_utils.detection.train import scenes_to_data
 from course_utils.detection.yolo import (
     YoloConfig,
     YoloV2,
+    assign_in_cell,
     build_targets,
     decode,
     output_shape,
@@ -56,6 +57,27 @@ def test_decode_by_hand():
     assert torch.allclose(out["class_probs"], torch.full((1, 2, 2, 1, 2), 0.5))
     raw[0, 0, 1, 0, 2] = torch.log(torch.tensor(2.0))  # tw = log 2 doubles the width
     assert torch.allclose(decode(raw, anchors, 8)["boxes"][0, 0, 1, 0], torch.tensor([2.0, -6.0, 22.0, 14.0]))
+
+
+def test_assign_in_cell_resolves_the_bottle_and_laptop_collision_by_hand():
+    # Anil Bhatt's YOLO article: bottle and laptop share a cell and both match anchor A best
+    bottle = [0.73, 0.57, 0.61, 0.52, 0.45]
+    laptop = [0.74, 0.68, 0.59, 0.53, 0.47]
+    assert assign_in_cell(torch.tensor([bottle, laptop])) == [2, 0]  # laptop takes A (0.74), bottle C (0.61)
+    assert assign_in_cell(torch.tensor([laptop, bottle])) == [0, 2]  # the order of the objects does not matter
+    assert assign_in_cell(torch.tensor([[0.9], [0.5]])) == [0, None]  # one anchor, two objects: one dropped
+    assert assign_in_cell(torch.zeros(0, 3)) == []
+
+
+def test_assign_in_cell_rejects_what_is_not_an_iou_matrix():
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        assign_in_cell(torch.tensor([[1.5, 0.2]]))
+    with pytest.raises(ValueError, match="shape_iou"):
+        assign_in_cell(torch.tensor([0.3, 0.2]))
+    with pytest.raises(ValueError, match="shape_iou"):
+        assign_in_cell(torch.tensor([[float("nan"), 0.2]]))
+    with pytest.raises(TypeError, match="shape_iou"):
+        assign_in_cell([[0.3, 0.2]])
 
 
 def test_build_targets_assigns_cell_and_anchor_and_counts_collisions():
