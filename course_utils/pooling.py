@@ -96,7 +96,12 @@ def spatial_pyramid_pool(x: Tensor, levels: Sequence[int] = (1, 2, 4), mode: str
 
 
 class SpatialPyramidPool(nn.Module):
-    """:func:`spatial_pyramid_pool` as a layer: ``Tensor[N, C, H, W] -> Tensor[N, C * sum(l * l)]``."""
+    """:func:`spatial_pyramid_pool` as a layer: ``Tensor[N, C, H, W] -> Tensor[N, C * sum(l * l)]``.
+
+    Raises:
+        TypeError: ``levels`` is not a list or tuple of ints.
+        ValueError: no level, a level below 1, or an unknown ``mode``.
+    """
 
     def __init__(self, levels: Sequence[int] = (1, 2, 4), mode: str = "max") -> None:
         super().__init__()
@@ -107,10 +112,21 @@ class SpatialPyramidPool(nn.Module):
         self.levels, self.mode = tuple(levels), mode
 
     def features(self, channels: int) -> int:
-        """How many numbers the layer outputs for ``channels`` input channels, whatever the map's size."""
+        """How many numbers the layer outputs for ``channels`` input channels, whatever the map's size.
+
+        Raises:
+            TypeError: ``channels`` is not an int.
+            ValueError: ``channels`` is below 1.
+        """
         return validate.positive_int(channels, "channels") * sum(level * level for level in self.levels)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``Tensor[N, C, H, W] -> Tensor[N, C * sum(l * l)]``.
+
+        Raises:
+            TypeError: ``x`` is not a tensor.
+            ValueError: ``x`` is not a float ``Tensor[N, C, H, W]``, or smaller than the finest level.
+        """
         return spatial_pyramid_pool(x, self.levels, self.mode)
 
     def extra_repr(self) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from course_utils import attribution, augment, checks, checkpoint, conv, receptive_field, runtime, training
+from course_utils import attribution, augment, checks, checkpoint, conv, pooling, receptive_field, runtime, training
 from course_utils import validate
 from course_utils.classification.recipe import CifarRecipe
 from course_utils.feature_maps import feature_maps
@@ -309,6 +309,19 @@ CASES = [
          "num_classes must be a positive int"),
     Case("a dropout of 50", large_kernel_mnist, lambda: large_kernel_mnist(50), ValueError,
          r"dropout must lie in \[0, 1\]"),
+    # pooling
+    Case("negative activations into Lp pooling", pooling.lp_pool2d,
+         lambda: pooling.lp_pool2d(-torch.ones(1, 1, 2, 2), 2, 2), ValueError, "must be non-negative"),
+    Case("an exponent below 1", pooling.lp_pool2d, lambda: pooling.lp_pool2d(torch.ones(1, 1, 2, 2), 0.5, 2),
+         ValueError, "p must"),
+    Case("a map smaller than the finest level", pooling.spatial_pyramid_pool,
+         lambda: pooling.spatial_pyramid_pool(torch.rand(1, 1, 3, 3), (1, 4)), ValueError, "cannot be split into 4x4"),
+    Case("one level as a bare int", pooling.SpatialPyramidPool, lambda: pooling.SpatialPyramidPool(4), TypeError,
+         "levels must be a list of int"),
+    Case("a float channel count", pooling.SpatialPyramidPool.features,
+         lambda: pooling.SpatialPyramidPool().features(8.0), TypeError, "channels must be a positive int"),
+    Case("one image without its batch", pooling.SpatialPyramidPool.forward,
+         lambda: pooling.SpatialPyramidPool()(torch.rand(3, 8, 8)), ValueError, r"Tensor\[N, C, H, W\]"),
 ]
 
 

@@ -136,6 +136,10 @@ CASES = [
          "train must be DetectionData"),
     # SSD
     Case("one feature map", ssd.scales, lambda: ssd.scales(1), ValueError, "need at least 2 feature maps"),
+    Case("conv4_3's scale above the others", ssd.ssd300_scales, lambda: ssd.ssd300_scales(20, 90, 30), ValueError,
+         "first_ratio < min_ratio"),
+    Case("an IoU above 1 for the anchor assignment", yolo.assign_in_cell,
+         lambda: yolo.assign_in_cell(torch.tensor([[1.5, 0.2]])), ValueError, r"IoUs in \[0, 1\]"),
     Case("s_max below s_min", ssd.scales, lambda: ssd.scales(4, 0.5, 0.2), ValueError, r"s_max must lie in \[0.5, 1\]"),
     Case("flat aspect ratios", ssd.default_boxes, lambda: ssd.default_boxes([4, 2], [2, 3]), TypeError,
          "one sequence of ratios per feature map"),
