@@ -66,6 +66,13 @@ def lp_pool2d(x: Tensor, p: float, kernel_size: IntPair, stride: IntPair | None 
     return out.view(peak.shape)
 
 
+def _check_pyramid(levels: Sequence[int], mode: str) -> None:
+    validate.sequence_of(levels, "levels", int, non_empty=True)
+    for level in levels:
+        validate.positive_int(level, "each level")
+    validate.choice(mode, "mode", ("max", "avg"))
+
+
 def spatial_pyramid_pool(x: Tensor, levels: Sequence[int] = (1, 2, 4), mode: str = "max") -> Tensor:
     """``Tensor[N, C * sum(l * l for l in levels)]``: ``x`` pooled into l x l bins at every level, concatenated.
 
@@ -84,10 +91,7 @@ def spatial_pyramid_pool(x: Tensor, levels: Sequence[int] = (1, 2, 4), mode: str
             or a map smaller than the finest level.
     """
     validate.tensor(x, "x", ndim=4, dtype="float", hint="(feature maps Tensor[N, C, H, W])")
-    validate.sequence_of(levels, "levels", int, non_empty=True)
-    for level in levels:
-        validate.positive_int(level, "each level")
-    validate.choice(mode, "mode", ("max", "avg"))
+    _check_pyramid(levels, mode)
     if min(x.shape[-2:]) < max(levels):
         raise ValueError(f"a {x.shape[-2]}x{x.shape[-1]} map cannot be split into {max(levels)}x{max(levels)} bins; "
                          "use coarser levels or a larger input")
@@ -105,10 +109,7 @@ class SpatialPyramidPool(nn.Module):
 
     def __init__(self, levels: Sequence[int] = (1, 2, 4), mode: str = "max") -> None:
         super().__init__()
-        validate.sequence_of(levels, "levels", int, non_empty=True)
-        for level in levels:
-            validate.positive_int(level, "each level")
-        validate.choice(mode, "mode", ("max", "avg"))
+        _check_pyramid(levels, mode)
         self.levels, self.mode = tuple(levels), mode
 
     def features(self, channels: int) -> int:
